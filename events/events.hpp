@@ -1,0 +1,176 @@
+// The event catalogue. One event is one plain struct named <subject>_<past tense>; events state facts.
+// Each type has a numeric tag written to disk by the codec: a tag is assigned once and never reused
+// or renumbered. Secrets (passwords, API keys, sensitive values) never appear in an event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace octomig::events {
+
+// Microseconds since the Unix epoch, UTC.
+using timestamp_us = std::int64_t;
+
+// Octopus task states; the numbers follow Octopus.Client's TaskState enum and are stored on disk.
+enum class task_status : std::uint8_t {
+  none = 0,  // the stream does not exist yet
+  queued = 1,
+  executing = 2,
+  failed = 3,
+  canceled = 4,
+  timed_out = 5,
+  success = 6,
+  cancelling = 8,
+};
+
+// ---- task streams (ServerTasks-N) ----
+
+struct task_queued {
+  std::string name;            // Octopus task type, e.g. "MigrationPartialExport"
+  std::string description;     // human description shown in the task list
+  std::string space_id;        // "Spaces-1"
+  std::string arguments_json;  // the request's arguments, secrets already redacted
+  std::int64_t time_limit_ms;  // 0: no limit
+};
+
+struct task_started {
+  std::string server_node;  // name of the node that picked the task up
+};
+
+struct step_started {
+  std::string step;  // e.g. "Collect documents"
+};
+
+struct step_finished {
+  std::string step;
+  std::string summary;  // one line: what the step did
+};
+
+struct message_logged {
+  std::string category;  // Octopus log category: Info, Verbose, Highlight, ...
+  std::string text;
+};
+
+struct warning_raised {
+  std::string message;
+};
+
+struct task_cancel_requested {
+  std::string requested_by;  // API key name, or "system"
+};
+
+struct task_succeeded {};
+
+struct task_failed {
+  std::string error_message;
+};
+
+struct task_canceled {};
+
+struct task_timed_out {
+  std::int64_t time_limit_ms;
+};
+
+struct task_interrupted {
+  std::string error_message;  // says that the server restarted during the task
+};
+
+// A finished task arriving from elsewhere (a seed or an import), with its final state and times.
+struct task_recorded {
+  std::string name;
+  std::string description;
+  std::string space_id;
+  std::string arguments_json;
+  task_status final_state;
+  timestamp_us queue_time;
+  timestamp_us start_time;      // 0: never started
+  timestamp_us completed_time;  // 0: not completed
+  std::string error_message;
+  bool has_warnings_or_errors;
+};
+
+// ---- the system stream ----
+
+// Maintenance mode switched on, manually (task_id empty) or for the duration of a task.
+struct maintenance_entered {
+  std::string task_id;
+};
+
+// Maintenance mode switched off, manually (task_id empty) or because its task ended.
+struct maintenance_left {
+  std::string task_id;
+};
+
+struct api_key_created {
+  std::string name;
+  std::string role;      // "admin" or "user"
+  std::string key_hash;  // hex keyed BLAKE2b of the key; the key itself is never stored
+};
+
+struct api_key_revoked {
+  std::string name;
+};
+
+using event_body =
+    std::variant<task_queued, task_started, step_started, step_finished, message_logged,
+                 warning_raised, task_cancel_requested, task_succeeded, task_failed, task_canceled,
+                 task_timed_out, task_interrupted, task_recorded, maintenance_entered,
+                 maintenance_left, api_key_created, api_key_revoked>;
+
+// One entry of the log. position is the global position (from 1); stream_version counts from 1
+// within the stream.
+struct envelope {
+  std::uint64_t position = 0;
+  std::string stream;
+  std::uint64_t stream_version = 0;
+  timestamp_us timestamp = 0;
+  event_body body;
+};
+
+// On-disk tags. Assigned once; never renumber, never reuse a retired number.
+template <class T>
+struct event_traits;
+
+#define OCTOMIG_EVENT(type, number)                     \
+  template <>                                           \
+  struct event_traits<type> {                           \
+    static constexpr std::uint16_t tag = number;        \
+    static constexpr const char* name = #type;          \
+  };
+
+OCTOMIG_EVENT(task_queued, 1)
+OCTOMIG_EVENT(task_started, 2)
+OCTOMIG_EVENT(step_started, 3)
+OCTOMIG_EVENT(step_finished, 4)
+OCTOMIG_EVENT(message_logged, 5)
+OCTOMIG_EVENT(warning_raised, 6)
+OCTOMIG_EVENT(task_cancel_requested, 7)
+OCTOMIG_EVENT(task_succeeded, 8)
+OCTOMIG_EVENT(task_failed, 9)
+OCTOMIG_EVENT(task_canceled, 10)
+OCTOMIG_EVENT(task_timed_out, 11)
+OCTOMIG_EVENT(task_interrupted, 12)
+OCTOMIG_EVENT(task_recorded, 13)
+// 14-63 are kept for the migration steps' task events (documents_collected, package_built, ...).
+OCTOMIG_EVENT(maintenance_entered, 64)
+OCTOMIG_EVENT(maintenance_left, 65)
+OCTOMIG_EVENT(api_key_created, 66)
+OCTOMIG_EVENT(api_key_revoked, 67)
+
+#undef OCTOMIG_EVENT
+
+// Name of an event's type, e.g. "task_queued".
+const char* type_name(const event_body& body);
+std::uint16_t type_tag(const event_body& body);
+
+// Stream naming.
+inline constexpr const char* system_stream = "system";
+inline constexpr const char* task_stream_prefix = "ServerTasks-";
+bool is_task_stream(const std::string& stream);
+
+const char* to_string(task_status s);                  // Octopus spelling: "Canceled", "Cancelling"
+bool parse_task_status(const std::string& text, task_status& out);  // case-insensitive
+bool is_completed(task_status s);
+
+}  // namespace octomig::events

@@ -1,0 +1,130 @@
+// The task fold. One overload per event type: adding an event without handling it fails to compile.
+#include "events/task_state.hpp"
+
+#include <type_traits>
+
+namespace octomig::events {
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+void finish(task_state& s, task_status final_state, timestamp_us at) {
+  s.state = final_state;
+  s.completed_time = at;
+  s.current_step.clear();
+}
+
+}  // namespace
+
+task_state apply(task_state s, const envelope& e) {
+  const timestamp_us at = e.timestamp;
+  if (s.id.empty()) s.id = e.stream;
+  std::visit(overloaded{
+                 [&](const task_queued& ev) {
+                   s.name = ev.name;
+                   s.description = ev.description;
+                   s.space_id = ev.space_id;
+                   s.arguments_json = ev.arguments_json;
+                   s.time_limit_ms = ev.time_limit_ms;
+                   s.state = task_status::queued;
+                   s.queue_time = at;
+                 },
+                 [&](const task_started& ev) {
+                   s.state = task_status::executing;
+                   s.start_time = at;
+                   s.server_node = ev.server_node;
+                 },
+                 [&](const step_started& ev) { s.current_step = ev.step; },
+                 [&](const step_finished&) { s.current_step.clear(); },
+                 [&](const message_logged&) {},
+                 [&](const warning_raised&) { s.has_warnings_or_errors = true; },
+                 [&](const task_cancel_requested&) {
+                   // A queued task is canceled at once by the task_canceled that follows.
+                   if (s.state == task_status::executing) s.state = task_status::cancelling;
+                 },
+                 [&](const task_succeeded&) { finish(s, task_status::success, at); },
+                 [&](const task_failed& ev) {
+                   finish(s, task_status::failed, at);
+                   s.error_message = ev.error_message;
+                   s.has_warnings_or_errors = true;
+                 },
+                 [&](const task_canceled&) {
+                   finish(s, task_status::canceled, at);
+                   s.error_message = "The task was canceled.";
+                 },
+                 [&](const task_timed_out& ev) {
+                   finish(s, task_status::timed_out, at);
+                   s.error_message = "The task exceeded its time limit of " +
+                                     std::to_string(ev.time_limit_ms) + " ms.";
+                   s.has_warnings_or_errors = true;
+                 },
+                 [&](const task_interrupted& ev) {
+                   finish(s, task_status::failed, at);
+                   s.error_message = ev.error_message;
+                   s.has_warnings_or_errors = true;
+                 },
+                 [&](const task_recorded& ev) {
+                   s.name = ev.name;
+                   s.description = ev.description;
+                   s.space_id = ev.space_id;
+                   s.arguments_json = ev.arguments_json;
+                   s.state = ev.final_state;
+                   s.queue_time = ev.queue_time;
+                   s.start_time = ev.start_time;
+                   s.completed_time = ev.completed_time;
+                   s.error_message = ev.error_message;
+                   s.has_warnings_or_errors = ev.has_warnings_or_errors;
+                 },
+                 // System-stream events never reach a task stream.
+                 [&](const maintenance_entered&) {},
+                 [&](const maintenance_left&) {},
+                 [&](const api_key_created&) {},
+                 [&](const api_key_revoked&) {},
+             },
+             e.body);
+  s.version = e.stream_version;
+  s.last_updated = at;
+  if (log_line_for(e)) ++s.log_line_count;
+  return s;
+}
+
+std::optional<log_line> log_line_for(const envelope& e) {
+  auto line = [&](const char* category, std::string text) {
+    return std::optional<log_line>(log_line{category, e.timestamp, std::move(text)});
+  };
+  return std::visit(
+      overloaded{
+          [&](const task_queued& ev) { return line("Info", "Task queued: " + ev.description); },
+          [&](const task_started& ev) {
+            return line("Info", "Task started on " + (ev.server_node.empty() ? std::string("this node") : ev.server_node));
+          },
+          [&](const step_started& ev) { return line("Info", "Step started: " + ev.step); },
+          [&](const step_finished& ev) {
+            return line("Info", "Step finished: " + ev.step +
+                                    (ev.summary.empty() ? std::string() : " (" + ev.summary + ")"));
+          },
+          [&](const message_logged& ev) { return line(ev.category.c_str(), ev.text); },
+          [&](const warning_raised& ev) { return line("Warning", ev.message); },
+          [&](const task_cancel_requested&) { return line("Info", "Cancellation requested"); },
+          [&](const task_succeeded&) { return line("Highlight", "Task completed successfully"); },
+          [&](const task_failed& ev) { return line("Error", "Task failed: " + ev.error_message); },
+          [&](const task_canceled&) { return line("Info", "Task canceled"); },
+          [&](const task_timed_out& ev) {
+            return line("Error", "Task timed out after " + std::to_string(ev.time_limit_ms) + " ms");
+          },
+          [&](const task_interrupted& ev) { return line("Error", ev.error_message); },
+          [&](const task_recorded&) { return std::optional<log_line>(); },
+          [&](const maintenance_entered&) { return std::optional<log_line>(); },
+          [&](const maintenance_left&) { return std::optional<log_line>(); },
+          [&](const api_key_created&) { return std::optional<log_line>(); },
+          [&](const api_key_revoked&) { return std::optional<log_line>(); },
+      },
+      e.body);
+}
+
+}  // namespace octomig::events

@@ -1,0 +1,58 @@
+// The task projection: a task's state is the fold of its stream's events through apply().
+// apply() is the only way a task_state changes, live and on replay alike.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "events/events.hpp"
+
+namespace octomig::events {
+
+struct task_state {
+  std::string id;                // "ServerTasks-N"
+  std::uint64_t version = 0;     // stream version of the last applied event
+  std::string name;
+  std::string description;
+  std::string space_id;
+  std::string arguments_json;
+  task_status state = task_status::none;
+  timestamp_us queue_time = 0;
+  timestamp_us start_time = 0;      // 0: not started
+  timestamp_us completed_time = 0;  // 0: not completed
+  timestamp_us last_updated = 0;
+  std::string error_message;
+  bool has_warnings_or_errors = false;
+  std::int64_t time_limit_ms = 0;
+  std::string server_node;
+  std::string current_step;        // empty when no step runs
+  std::uint32_t log_line_count = 0;  // lines projected into the task log so far
+};
+
+// Derived fields, never stored.
+inline bool is_completed(const task_state& s) { return is_completed(s.state); }
+inline bool finished_successfully(const task_state& s) { return s.state == task_status::success; }
+
+// One line of a task's log, as projected from an event.
+struct log_line {
+  std::string category;  // Info, Highlight, Warning, Error, Fatal, ...
+  timestamp_us occurred_at = 0;
+  std::string text;
+};
+
+// The log line an event adds to its task's log, if any.
+std::optional<log_line> log_line_for(const envelope& e);
+
+//   Queued --task_started--> Executing --task_succeeded--> Success
+//     |                        |  \--task_failed / task_interrupted--> Failed
+//     |                        |  \--task_timed_out--------------------> TimedOut
+//     |                        \--task_cancel_requested--> Cancelling --task_canceled--> Canceled
+//     \--task_cancel_requested, task_canceled-----------------------------------------> Canceled
+//   (none) --task_recorded--> any final state
+//
+// REQUIRES: e belongs to s's stream and e.stream_version == s.version + 1. apply trusts the log:
+// it does not re-check the rules that decide() enforced before the event was written.
+task_state apply(task_state s, const envelope& e);
+
+}  // namespace octomig::events

@@ -1,0 +1,50 @@
+// The read models as a pure function of the log: feeding events to a projector yields every
+// projection row they change. The live append path and the rebuild path share it, so the read
+// model written on append is by construction the one a replay produces.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "events/task_state.hpp"
+#include "storage/store.hpp"
+
+namespace octomig::storage {
+
+class projector {
+ public:
+  // Where rows not yet touched come from: the stored read model (live) or nothing (rebuild).
+  struct base {
+    std::function<std::optional<events::task_state>(const std::string&)> task;
+    std::function<maintenance_state()> maintenance;
+    std::function<std::optional<api_key_record>(const std::string& name)> api_key_by_name;
+    std::function<std::uint64_t()> highest_task_number;
+  };
+
+  explicit projector(base b);
+
+  void apply(const events::envelope& e);
+
+  // Rows touched so far. A nullopt api key means "delete the row".
+  std::map<std::string, events::task_state> tasks;
+  std::map<std::string, events::log_line> log_lines;  // key: keys::log_line(task, line)
+  std::optional<maintenance_state> maintenance;
+  std::map<std::string, std::optional<api_key_record>> api_keys_by_name;
+  std::map<std::string, std::string> revoked_hashes;  // name -> hash of a revoked key
+  std::uint64_t highest_task_number = 0;
+  std::uint64_t checkpoint = 0;
+
+  events::task_state& task(const std::string& id);
+
+ private:
+  base base_;
+};
+
+std::string encode(const maintenance_state& m);
+maintenance_state decode_maintenance(std::string_view bytes);
+std::string encode(const api_key_record& r);
+std::optional<api_key_record> decode_api_key(std::string_view bytes);
+
+}  // namespace octomig::storage

@@ -1,0 +1,606 @@
+#include "storage/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+
+#include "events/codec.hpp"
+#include "storage/keys.hpp"
+#include "storage/projector.hpp"
+
+namespace octomig::storage {
+
+namespace {
+
+// Column family order is fixed: it indexes impl::cf.
+enum cf_id : std::size_t {
+  cf_default,
+  cf_events,
+  cf_streams,
+  cf_tasks,
+  cf_task_logs,
+  cf_documents,
+  cf_names,
+  cf_packages,
+  cf_api_keys,
+  cf_meta,
+  cf_count
+};
+const char* const cf_names_list[cf_count] = {
+    rocksdb::kDefaultColumnFamilyName.c_str(), "events", "streams", "tasks", "task_logs",
+    "documents", "names", "packages", "api_keys", "meta"};
+
+error io(const rocksdb::Status& s, const std::string& what) {
+  return make_error(s.IsCorruption() ? errc::corruption : errc::io_error, what + ": " + s.ToString());
+}
+
+std::string default_secondary_dir() {
+  auto base = std::filesystem::temp_directory_path() / "octomig-secondary-XXXXXX";
+  std::string tmpl = base.string();
+  if (!mkdtemp(tmpl.data())) return (std::filesystem::temp_directory_path() / "octomig-secondary").string();
+  return tmpl;
+}
+
+}  // namespace
+
+struct store::impl {
+  options opts;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
+  std::mutex write_mu;  // serialises appends; readers never take it
+  std::uint64_t next_position = 1;                         // guarded by write_mu
+  std::unordered_map<std::string, std::uint64_t> versions;  // guarded by write_mu; a cache
+  std::atomic<std::uint64_t> last_position{0};
+  bool owns_secondary_dir = false;
+
+  ~impl() {
+    for (auto* h : cf)
+      if (h) db->DestroyColumnFamilyHandle(h);
+    cf.clear();
+    if (db) db->Close();
+    db.reset();
+    if (owns_secondary_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(opts.secondary_dir, ec);
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* h(cf_id id) const { return cf[id]; }
+
+  std::optional<std::string> get(cf_id id, const rocksdb::Slice& key) const {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions(), h(id), key, &v);
+    if (!s.ok()) return std::nullopt;
+    return v;
+  }
+
+  // Highest stored version of a stream, from the streams index.
+  std::uint64_t stored_version(const std::string& stream) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_streams)));
+    std::string seek = keys::stream(stream, ~0ull);
+    it->SeekForPrev(seek);
+    if (!it->Valid()) return 0;
+    auto k = it->key();
+    std::string p = keys::prefix(stream);
+    if (k.size() != p.size() + 8 || !k.starts_with(p)) return 0;
+    return keys::get_u64(std::string_view(k.data() + p.size(), 8));
+  }
+
+  std::uint64_t stored_last_position() const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_events)));
+    it->SeekToLast();
+    if (!it->Valid()) return 0;
+    return keys::get_u64(std::string_view(it->key().data(), it->key().size()));
+  }
+
+  std::optional<events::task_state> stored_task(const std::string& id) const {
+    auto v = get(cf_tasks, id);
+    if (!v) return std::nullopt;
+    auto t = events::decode_task_state(*v);
+    if (!t) return std::nullopt;
+    return *t;
+  }
+
+  maintenance_state stored_maintenance() const {
+    auto v = get(cf_meta, keys::meta_maintenance);
+    return v ? decode_maintenance(*v) : maintenance_state{};
+  }
+
+  std::optional<api_key_record> stored_key_by_name(const std::string& name) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_api_keys)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto r = decode_api_key(it->value().ToStringView());
+      if (r && r->name == name) return r;
+    }
+    return std::nullopt;
+  }
+
+  std::uint64_t stored_task_counter() const {
+    auto v = get(cf_meta, keys::meta_task_counter);
+    return v ? keys::get_u64(*v) : 0;
+  }
+
+  projector::base live_base() const {
+    return projector::base{
+        [this](const std::string& id) { return stored_task(id); },
+        [this] { return stored_maintenance(); },
+        [this](const std::string& name) { return stored_key_by_name(name); },
+        [this] { return stored_task_counter(); },
+    };
+  }
+
+  // Writes every row the projector touched into the batch.
+  static void write_projection(rocksdb::WriteBatch& b, const projector& p,
+                               const std::vector<rocksdb::ColumnFamilyHandle*>& cf) {
+    for (const auto& [id, t] : p.tasks) b.Put(cf[cf_tasks], id, events::encode(t));
+    for (const auto& [k, line] : p.log_lines) b.Put(cf[cf_task_logs], k, events::encode(line));
+    if (p.maintenance) b.Put(cf[cf_meta], keys::meta_maintenance, encode(*p.maintenance));
+    for (const auto& [name, hash] : p.revoked_hashes) b.Delete(cf[cf_api_keys], hash);
+    for (const auto& [name, rec] : p.api_keys_by_name)
+      if (rec) b.Put(cf[cf_api_keys], rec->key_hash, encode(*rec));
+    std::string counter;
+    keys::put_u64(counter, p.highest_task_number);
+    b.Put(cf[cf_meta], keys::meta_task_counter, counter);
+    std::string checkpoint;
+    keys::put_u64(checkpoint, p.checkpoint);
+    b.Put(cf[cf_meta], keys::meta_checkpoint, checkpoint);
+  }
+};
+
+std::uint64_t task_number(const std::string& id) {
+  if (!events::is_task_stream(id)) return 0;
+  std::uint64_t n = 0;
+  for (std::size_t i = std::char_traits<char>::length(events::task_stream_prefix); i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(id[i] - '0');
+  }
+  return n;
+}
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::open(const options& opts) {
+  auto p = std::make_unique<impl>();
+  p->opts = opts;
+
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = opts.mode == open_mode::read_write;
+  db_opts.create_missing_column_families = opts.mode == open_mode::read_write;
+  db_opts.max_background_jobs = 2;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_opts.keep_log_file_num = 2;
+
+  rocksdb::ColumnFamilyOptions cf_opts;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset();  // point lookups are few; scans dominate
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (auto* name : cf_names_list) descs.emplace_back(name, cf_opts);
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  switch (opts.mode) {
+    case open_mode::read_write: {
+      std::error_code ec;
+      std::filesystem::create_directories(opts.db_dir, ec);
+      s = rocksdb::DB::Open(db_opts, opts.db_dir.string(), descs, &p->cf, &raw);
+      break;
+    }
+    case open_mode::secondary: {
+      db_opts.max_open_files = -1;
+      db_opts.max_file_opening_threads = 1;
+      if (p->opts.secondary_dir.empty()) {
+        p->opts.secondary_dir = default_secondary_dir();
+        p->owns_secondary_dir = true;
+      }
+      s = rocksdb::DB::OpenAsSecondary(db_opts, opts.db_dir.string(), p->opts.secondary_dir.string(),
+                                       descs, &p->cf, &raw);
+      if (s.ok()) raw->TryCatchUpWithPrimary();
+      break;
+    }
+    case open_mode::read_only:
+      s = rocksdb::DB::OpenForReadOnly(db_opts, opts.db_dir.string(), descs, &p->cf, &raw);
+      break;
+  }
+  if (!s.ok()) return io(s, "cannot open the store in " + opts.db_dir.string());
+  p->db.reset(raw);
+
+  p->last_position = p->stored_last_position();
+  p->next_position = p->last_position + 1;
+  if (opts.mode == open_mode::read_write && !p->get(cf_meta, keys::meta_schema)) {
+    auto ws = p->db->Put(rocksdb::WriteOptions(), p->h(cf_meta), keys::meta_schema, "1");
+    if (!ws.ok()) return io(ws, "cannot write the schema version");
+  }
+  return std::unique_ptr<store>(new store(std::move(p)));
+}
+
+std::vector<result<appended>> store::append(const std::vector<append_request>& requests) {
+  std::vector<result<appended>> out;
+  out.reserve(requests.size());
+  if (impl_->opts.mode != open_mode::read_write) {
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      out.emplace_back(make_error(errc::invalid_argument, "the store is open read-only"));
+    return out;
+  }
+
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  projector proj(d.live_base());
+  std::unordered_map<std::string, std::uint64_t> pending_versions;
+  std::uint64_t position = d.next_position;
+  std::uint64_t written = 0;
+
+  auto current_version = [&](const std::string& stream) {
+    if (auto it = pending_versions.find(stream); it != pending_versions.end()) return it->second;
+    if (auto it = d.versions.find(stream); it != d.versions.end()) return it->second;
+    auto v = d.stored_version(stream);
+    d.versions[stream] = v;
+    return v;
+  };
+
+  for (const auto& r : requests) {
+    auto version = current_version(r.stream);
+    if (r.stream.empty() || r.events.empty()) {
+      out.emplace_back(make_error(errc::invalid_argument, "an append needs a stream and events"));
+      continue;
+    }
+    if (version != r.expected_version) {
+      out.emplace_back(make_error(errc::conflict, "stream " + r.stream + " is at version " +
+                                                      std::to_string(version) + ", not " +
+                                                      std::to_string(r.expected_version)));
+      continue;
+    }
+    appended a;
+    a.first_position = position;
+    for (const auto& body : r.events) {
+      events::envelope e{position, r.stream, ++version, r.timestamp, body};
+      batch.Put(d.h(cf_events), keys::event(position), events::encode(e));
+      std::string pos;
+      keys::put_u64(pos, position);
+      batch.Put(d.h(cf_streams), keys::stream(r.stream, version), pos);
+      proj.apply(e);
+      ++position;
+      ++written;
+    }
+    a.last_position = position - 1;
+    a.last_version = version;
+    pending_versions[r.stream] = version;
+    out.emplace_back(a);
+  }
+  if (written == 0) return out;
+
+  impl::write_projection(batch, proj, d.cf);
+  rocksdb::WriteOptions wo;
+  wo.sync = d.opts.sync;
+  auto s = d.db->Write(wo, &batch);
+  if (!s.ok()) {
+    // Nothing of the batch is durable: every accepted request fails, and the caches stay as they were.
+    for (auto& r : out)
+      if (r) r = io(s, "append failed");
+    return out;
+  }
+  for (auto& [stream, v] : pending_versions) d.versions[stream] = v;
+  d.next_position = position;
+  d.last_position = position - 1;
+  appended_ += written;
+  return out;
+}
+
+result<appended> store::append(const append_request& request) {
+  return std::move(append(std::vector<append_request>{request}).front());
+}
+
+status store::put_meta(const std::string& key, const std::string& value) {
+  auto s = impl_->db->Put(rocksdb::WriteOptions(), impl_->h(cf_meta), key, value);
+  if (!s.ok()) return io(s, "cannot write " + key);
+  return ok_status();
+}
+
+std::optional<std::string> store::meta(const std::string& key) const { return impl_->get(cf_meta, key); }
+
+std::uint64_t store::last_position() const { return impl_->last_position.load(); }
+
+std::uint64_t store::stream_version(const std::string& stream) const {
+  return impl_->stored_version(stream);
+}
+
+result<events::task_state> store::task(const std::string& id) const {
+  auto v = impl_->get(cf_tasks, id);
+  if (!v) return make_error(errc::not_found, "There is no task with the id " + id + ".");
+  return events::decode_task_state(*v);
+}
+
+result<std::vector<events::task_state>> store::tasks(const task_filter& f) const {
+  std::vector<events::task_state> out;
+  auto keep = [&](const events::task_state& t) {
+    if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), t.state) == f.states.end())
+      return false;
+    if (!f.space_id.empty() && !t.space_id.empty() && t.space_id != f.space_id) return false;
+    return true;
+  };
+  if (!f.ids.empty()) {
+    for (const auto& id : f.ids) {
+      auto v = impl_->get(cf_tasks, id);
+      if (!v) continue;
+      auto t = events::decode_task_state(*v);
+      if (!t) return t.err();
+      if (keep(*t)) out.push_back(std::move(t.value()));
+    }
+  } else {
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_tasks)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto t = events::decode_task_state(it->value().ToStringView());
+      if (!t) return t.err();
+      if (keep(*t)) out.push_back(std::move(t.value()));
+    }
+    if (!it->status().ok()) return io(it->status(), "cannot scan tasks");
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return task_number(a.id) > task_number(b.id);
+  });
+  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
+            out.end());
+  return out;
+}
+
+result<std::vector<events::log_line>> store::task_log(const std::string& task_id) const {
+  std::vector<events::log_line> out;
+  std::string lower = keys::prefix(task_id);
+  std::string upper = keys::prefix_end(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_task_logs)));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    auto l = events::decode_log_line(it->value().ToStringView());
+    if (!l) return l.err();
+    out.push_back(std::move(l.value()));
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot read the task log");
+  return out;
+}
+
+std::uint64_t store::highest_task_number() const { return impl_->stored_task_counter(); }
+
+result<std::vector<events::envelope>> store::read(std::uint64_t from, std::size_t limit) const {
+  std::vector<events::envelope> out;
+  auto st = scan(from, [&](const events::envelope& e) {
+    out.push_back(e);
+    return out.size() < limit;
+  });
+  if (!st) return st.err();
+  return out;
+}
+
+result<std::vector<events::envelope>> store::read_stream(const std::string& stream,
+                                                         std::uint64_t from_version) const {
+  std::vector<events::envelope> out;
+  std::string lower = keys::stream(stream, from_version);
+  std::string upper = keys::prefix_end(keys::prefix(stream));
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_streams)));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    auto position = keys::get_u64(it->value().ToStringView());
+    auto v = impl_->get(cf_events, keys::event(position));
+    if (!v)
+      return make_error(errc::corruption, "stream " + stream + " names missing position " +
+                                              std::to_string(position));
+    auto e = events::decode(position, *v);
+    if (!e) return e.err();
+    out.push_back(std::move(e.value()));
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot read stream " + stream);
+  return out;
+}
+
+status store::scan(std::uint64_t from, const std::function<bool(const events::envelope&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_events)));
+  for (it->Seek(keys::event(from)); it->Valid(); it->Next()) {
+    auto k = it->key();
+    if (k.size() != 8)
+      return make_error(errc::corruption, "malformed event key of " + std::to_string(k.size()) + " bytes");
+    auto position = keys::get_u64(k.ToStringView());
+    auto e = events::decode(position, it->value().ToStringView());
+    if (!e) return e.err();
+    if (!fn(e.value())) break;
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot scan events");
+  return ok_status();
+}
+
+status store::scan_raw(const std::function<void(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_events)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    fn(it->key().ToStringView(), it->value().ToStringView());
+  if (!it->status().ok()) return io(it->status(), "cannot scan events");
+  return ok_status();
+}
+
+maintenance_state store::maintenance() const { return impl_->stored_maintenance(); }
+
+std::optional<api_key_record> store::api_key_by_hash(const std::string& key_hash) const {
+  auto v = impl_->get(cf_api_keys, key_hash);
+  if (!v) return std::nullopt;
+  return decode_api_key(*v);
+}
+
+std::vector<api_key_record> store::api_keys() const {
+  std::vector<api_key_record> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_api_keys)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (auto r = decode_api_key(it->value().ToStringView())) out.push_back(*r);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+status store::catch_up() {
+  if (impl_->opts.mode != open_mode::secondary) return ok_status();
+  auto s = impl_->db->TryCatchUpWithPrimary();
+  if (!s.ok()) return io(s, "cannot catch up with the server's store");
+  impl_->last_position = impl_->stored_last_position();
+  return ok_status();
+}
+
+namespace {
+
+// Replays the log into a projector that starts from nothing. Also checks that positions are
+// gapless and that each stream's versions count up from 1.
+struct replayed {
+  std::unique_ptr<projector> proj;
+  std::map<std::string, std::uint64_t> stream_versions;
+  std::uint64_t events = 0;
+  std::vector<std::string> problems;
+};
+
+}  // namespace
+
+static result<replayed> replay(const store& s, bool keep_streams) {
+  replayed r;
+  r.proj = std::make_unique<projector>(projector::base{});
+  std::uint64_t expected_position = 1;
+  auto st = s.scan(1, [&](const events::envelope& e) {
+    if (e.position != expected_position)
+      r.problems.push_back("gap in positions: expected " + std::to_string(expected_position) +
+                           ", found " + std::to_string(e.position));
+    expected_position = e.position + 1;
+    if (keep_streams) {
+      auto& v = r.stream_versions[e.stream];
+      if (e.stream_version != v + 1)
+        r.problems.push_back("stream " + e.stream + " jumps from version " + std::to_string(v) +
+                             " to " + std::to_string(e.stream_version));
+      v = e.stream_version;
+    }
+    r.proj->apply(e);
+    ++r.events;
+    return true;
+  });
+  if (!st) return st.err();
+  return r;
+}
+
+result<std::uint64_t> store::replay_in_memory() const {
+  auto r = replay(*this, false);
+  if (!r) return r.err();
+  return r->events;
+}
+
+result<projection_report> store::verify_projections() const {
+  auto r = replay(*this, true);
+  if (!r) return r.err();
+  projection_report rep;
+  rep.events = r->events;
+  rep.differences = r->problems;
+  auto& d = *impl_;
+  auto& p = *r->proj;
+
+  // A column family must hold exactly the expected rows.
+  auto compare = [&](cf_id id, const char* what, const std::map<std::string, std::string>& expected) {
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(id)));
+    auto exp = expected.begin();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string k = it->key().ToString();
+      while (exp != expected.end() && exp->first < k) {
+        rep.differences.push_back(std::string(what) + ": missing row " + exp->first);
+        ++exp;
+      }
+      if (exp != expected.end() && exp->first == k) {
+        if (exp->second != it->value().ToString())
+          rep.differences.push_back(std::string(what) + ": row " + k + " differs from the log");
+        ++exp;
+      } else {
+        rep.differences.push_back(std::string(what) + ": unexpected row " + k);
+      }
+    }
+    for (; exp != expected.end(); ++exp)
+      rep.differences.push_back(std::string(what) + ": missing row " + exp->first);
+  };
+
+  std::map<std::string, std::string> tasks, logs, api_keys;
+  for (auto& [id, t] : p.tasks) tasks[id] = events::encode(t);
+  for (auto& [k, l] : p.log_lines) logs[k] = events::encode(l);
+  for (auto& [name, rec] : p.api_keys_by_name)
+    if (rec) api_keys[rec->key_hash] = encode(*rec);
+  compare(cf_tasks, "tasks", tasks);
+  compare(cf_task_logs, "task_logs", logs);
+  compare(cf_api_keys, "api_keys", api_keys);
+
+  std::uint64_t stream_rows = 0;
+  for (auto& [stream, v] : r->stream_versions) {
+    stream_rows += v;
+    if (d.stored_version(stream) != v)
+      rep.differences.push_back("streams: " + stream + " index is at version " +
+                                std::to_string(d.stored_version(stream)) + ", the log at " +
+                                std::to_string(v));
+  }
+  {
+    std::uint64_t count = 0;
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_streams)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+    if (count != stream_rows)
+      rep.differences.push_back("streams: " + std::to_string(count) + " index rows for " +
+                                std::to_string(stream_rows) + " events");
+  }
+  auto stored_m = d.stored_maintenance();
+  auto expected_m = p.maintenance.value_or(maintenance_state{});
+  if (stored_m.manual != expected_m.manual || stored_m.task_id != expected_m.task_id)
+    rep.differences.push_back("meta: maintenance state differs from the log");
+  auto stored_checkpoint = d.get(cf_meta, keys::meta_checkpoint);
+  std::uint64_t cp = stored_checkpoint ? keys::get_u64(*stored_checkpoint) : 0;
+  if (cp != p.checkpoint)
+    rep.differences.push_back("meta: checkpoint is " + std::to_string(cp) + ", the log ends at " +
+                              std::to_string(p.checkpoint));
+  if (d.stored_task_counter() < p.highest_task_number)
+    rep.differences.push_back("meta: task counter is behind the log");
+  return rep;
+}
+
+result<std::uint64_t> store::rebuild_projections() {
+  if (impl_->opts.mode != open_mode::read_write)
+    return make_error(errc::invalid_argument, "the store is open read-only");
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto r = replay(*this, true);
+  if (!r) return r.err();
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  for (cf_id id : {cf_tasks, cf_task_logs, cf_api_keys, cf_streams}) {
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(id)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(d.h(id), it->key());
+  }
+  // The streams index is rebuilt from the events themselves.
+  auto st = scan(1, [&](const events::envelope& e) {
+    std::string pos;
+    keys::put_u64(pos, e.position);
+    batch.Put(d.h(cf_streams), keys::stream(e.stream, e.stream_version), pos);
+    return true;
+  });
+  if (!st) return st.err();
+  r->proj->maintenance = r->proj->maintenance.value_or(maintenance_state{});
+  r->proj->revoked_hashes.clear();
+  impl::write_projection(batch, *r->proj, d.cf);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = d.db->Write(wo, &batch);
+  if (!s.ok()) return io(s, "cannot write the rebuilt projections");
+  d.versions.clear();
+  return r->events;
+}
+
+}  // namespace octomig::storage
