@@ -1,0 +1,115 @@
+#include "actors/engine.hpp"
+
+#include "actors/api_ingress.hpp"
+#include "actors/journal.hpp"
+#include "actors/maintenance_guard.hpp"
+#include "actors/messages.hpp"
+#include "actors/task_supervisor.hpp"
+
+namespace octomig::actors {
+namespace {
+
+// Sends one request from a short-lived actor and hands the reply to a callback, so that no
+// caller thread ever blocks on an actor.
+template <class Reply, class... Ts>
+void ask(caf::actor_system& sys, const caf::actor& target, std::chrono::milliseconds timeout,
+         std::function<void(Reply)> done, Ts&&... xs) {
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(target, timeout, xs...)
+        .then([=](Reply& r) { done(std::move(r)); },
+              [=](caf::error& e) {
+                done(Reply(make_error(errc::unavailable,
+                                      "The engine did not answer (" + to_string(e) + ").")));
+              });
+  });
+}
+
+class caf_gateway final : public gateway {
+ public:
+  caf_gateway(caf::actor_system& sys, caf::actor ingress, std::chrono::milliseconds timeout)
+      : sys_(sys), ingress_(std::move(ingress)), timeout_(timeout) {}
+
+  void queue_task(queue_request request, task_callback done) override {
+    ask<task_reply>(sys_, ingress_, timeout_, std::move(done), queue_atom::value, std::move(request));
+  }
+  void cancel_task(std::string id, std::string by, task_callback done) override {
+    ask<task_reply>(sys_, ingress_, timeout_, std::move(done), cancel_atom::value, std::move(id),
+                    std::move(by));
+  }
+  void set_maintenance(bool on, maintenance_callback done) override {
+    ask<maintenance_reply>(sys_, ingress_, timeout_, std::move(done), set_atom::value, on);
+  }
+
+ private:
+  caf::actor_system& sys_;
+  caf::actor ingress_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+struct engine::impl {
+  engine_config cfg;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor journal, guard, supervisor, ingress;
+  std::unique_ptr<caf_gateway> gw;
+  bool stopped = false;
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    // Commands stop first; the journal last, after it has written what it holds.
+    for (auto* a : {&ingress, &supervisor, &guard})
+      if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    if (journal) caf::anon_send(journal, stop_atom::value);
+    sys->await_all_actors_done();
+  }
+};
+
+engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+engine::~engine() {
+  if (impl_) impl_->stop();
+}
+
+result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
+  if (!cfg.store) return make_error(errc::invalid_argument, "the engine needs a store");
+  auto p = std::make_unique<impl>();
+  p->cfg = std::move(cfg);
+  if (p->cfg.threads > 0) p->sys_cfg.set("scheduler.max-threads", p->cfg.threads);
+  p->sys = std::make_unique<caf::actor_system>(p->sys_cfg);
+  auto& sys = *p->sys;
+  auto& st = *p->cfg.store;
+  p->journal = spawn_journal(sys, st);
+  p->guard = spawn_maintenance_guard(sys, st, p->journal);
+  supervisor_config sc;
+  sc.store = &st;
+  sc.journal = p->journal;
+  sc.guard = p->guard;
+  sc.pipelines = p->cfg.pipelines;
+  sc.work_root = p->cfg.work_root;
+  sc.server_node = p->cfg.server_node;
+  sc.max_queue = p->cfg.max_queue;
+  p->supervisor = spawn_task_supervisor(sys, std::move(sc));
+  p->ingress = spawn_api_ingress(sys, p->supervisor, p->guard);
+
+  bool recovered = false;
+  {
+    caf::scoped_actor self{sys};
+    self->request(p->supervisor, std::chrono::seconds(60), recover_atom::value)
+        .receive([&](bool ok) { recovered = ok; }, [&](caf::error&) { recovered = false; });
+  }
+  if (!recovered) {
+    p->stop();
+    return make_error(errc::unavailable, "start-up recovery did not finish");
+  }
+  p->gw = std::make_unique<caf_gateway>(sys, p->ingress, p->cfg.command_timeout);
+  return std::unique_ptr<engine>(new engine(std::move(p)));
+}
+
+gateway& engine::commands() { return *impl_->gw; }
+caf::actor_system& engine::system() { return *impl_->sys; }
+void engine::stop() { impl_->stop(); }
+
+}  // namespace octomig::actors

@@ -1,0 +1,567 @@
+#include "http/api.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "events/json.hpp"
+#include "events/time_format.hpp"
+#include "http/json_util.hpp"
+#include "storage/data_dir.hpp"
+
+namespace octomig::http {
+namespace {
+
+enum class access { anonymous, user, admin };
+
+const std::string default_space = "Spaces-1";
+
+events::timestamp_us now() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool is_space_id(const std::string& s) {
+  if (s.rfind("Spaces-", 0) != 0 || s.size() == 7) return false;
+  return std::all_of(s.begin() + 7, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<std::string> segments(const std::string& path) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : path) {
+    if (c == '/') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// What a handler gets: the request, the route's parameters, the space and the caller.
+struct call {
+  const request& req;
+  std::map<std::string, std::string> params;
+  std::string space_id;      // empty for the system-level form of a route
+  storage::api_key_record caller;
+  const std::string& param(const char* name) const { return params.at(name); }
+  // Where links of this call point: "/api/Spaces-1" or "/api".
+  std::string base() const { return space_id.empty() ? "/api" : "/api/" + space_id; }
+};
+
+using handler_fn = std::function<void(const call&, respond_fn)>;
+
+enum scope { system_only = 1, space_only = 2, both = 3 };
+
+struct route {
+  std::string name;  // metrics label
+  std::string method;
+  std::vector<std::string> pattern;  // "{x}" matches one segment
+  access level;
+  int scopes;
+  handler_fn fn;
+};
+
+const char* task_template_query =
+    "{?skip,active,environment,tenant,runbook,project,name,node,running,states,"
+    "hasPendingInterruptions,hasWarningsOrErrors,take,ids,partialName,spaces,includeSystem,"
+    "description,fromCompletedDate,toCompletedDate,fromQueueDate,toQueueDate,fromStartDate,"
+    "toStartDate}";
+
+}  // namespace
+
+struct api::impl {
+  api_config cfg;
+  metrics counters;
+  std::vector<route> routes;
+
+  // ---- resources ----
+
+  json::object task_links(const std::string& id) const {
+    std::string self = "/api/tasks/" + id;
+    return json::object{{"Self", self},
+                        {"Web", "/app#/tasks/" + id},
+                        {"Raw", self + "/raw"},
+                        {"Details", self + "/details{?verbose,tail}"},
+                        {"Cancel", self + "/cancel"}};
+  }
+
+  json::object task_resource(const events::task_state& t) const {
+    auto o = events::to_json(t, now());
+    o["Links"] = task_links(t.id);
+    return o;
+  }
+
+  json::object space_resource() const {
+    return json::object{
+        {"Id", default_space},
+        {"Name", "Default"},
+        {"Slug", "default"},
+        {"Description", nullptr},
+        {"IsDefault", true},
+        {"IsPrivate", false},
+        {"TaskQueueStopped", false},
+        {"SpaceManagersTeams", json::array{"teams-administrators"}},
+        {"SpaceManagersTeamMembers", json::array{}},
+        {"Icon", nullptr},
+        {"ExtensionSettings", json::array{}},
+        {"LastModifiedOn", "0001-01-01T00:00:00.000+00:00"},
+        {"Links", json::object{{"Self", "/api/spaces/" + default_space},
+                               {"SpaceHome", "/api/" + default_space},
+                               {"Web", "/app#/spaces/" + default_space}}}};
+  }
+
+  json::object user_resource(const storage::api_key_record& caller) const {
+    return json::object{
+        {"Id", "Users-1"},
+        {"Username", caller.name},
+        {"DisplayName", caller.name},
+        {"IsActive", true},
+        {"IsService", true},
+        {"EmailAddress", nullptr},
+        {"CanPasswordBeEdited", false},
+        {"IsRequestor", true},
+        {"Identities", json::array{}},
+        {"Links", json::object{{"Self", "/api/users/Users-1"},
+                               {"Spaces", "/api/users/Users-1/spaces"}}}};
+  }
+
+  json::object maintenance_resource(const storage::maintenance_state& m) const {
+    return json::object{{"Id", "maintenance"},
+                        {"IsInMaintenanceMode", m.on()},
+                        {"Links", json::object{{"Self", "/api/maintenanceconfiguration"}}}};
+  }
+
+  json::object space_links(const std::string& base) const {
+    return json::object{{"Self", base},
+                        {"Tasks", base + "/tasks{/id}" + task_template_query}};
+  }
+
+  // ---- handlers ----
+
+  void root(const call&, respond_fn respond) const {
+    json::object links{
+        {"Self", "/api"},
+        {"CurrentUser", "/api/users/me"},
+        {"SpaceHome", "/api/{spaceId}"},
+        {"Spaces", "/api/spaces{/id}{?skip,ids,take,partialName}"},
+        {"Tasks", std::string("/api/tasks{/id}") + task_template_query},
+        {"MaintenanceConfiguration", "/api/maintenanceconfiguration"},
+        {"ServerStatus", "/api/serverstatus"},
+        {"Users", "/api/users{/id}"},
+    };
+    respond(json_response(json::object{{"Application", "octomig"},
+                                       {"Version", cfg.version},
+                                       {"ApiVersion", "3.0.0"},
+                                       {"InstallationId", cfg.installation_id},
+                                       {"IsEarlyAccessProgram", false},
+                                       {"HasLongTermSupport", false},
+                                       {"Links", std::move(links)}}));
+  }
+
+  void space_root(const call& c, respond_fn respond) const {
+    if (c.space_id != default_space) return respond(not_found());
+    auto o = json::object{{"Id", default_space}, {"Name", "Default"}, {"Links", space_links(c.base())}};
+    respond(json_response(o));
+  }
+
+  static response not_found() {
+    return error_response(404, "The resource you requested was not found.");
+  }
+
+  void spaces(const call& c, respond_fn respond) const {
+    auto p = parse_paging(c.req);
+    if (!p) return respond(error_response(p.err()));
+    bool match = true;
+    if (auto* ids = c.req.param("ids"); ids && !ids->empty()) {
+      auto list = split_list(*ids);
+      match = std::find(list.begin(), list.end(), default_space) != list.end();
+    }
+    auto contains_ci = [](const std::string& hay, const std::string& needle) {
+      auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      });
+      return it != hay.end();
+    };
+    if (auto* n = c.req.param("partialname"); n && !n->empty()) match = match && contains_ci("Default", *n);
+    if (auto* n = c.req.param("name"); n && !n->empty()) match = match && iequals("Default", *n);
+    json::array items;
+    std::size_t total = match ? 1 : 0;
+    if (match && p->skip == 0 && p->take > 0) items.push_back(space_resource());
+    respond(json_response(collection("Space", std::move(items), total, *p, "/api/spaces",
+                                     "/api/spaces{?skip,ids,take,partialName}")));
+  }
+
+  void space_by_id(const call& c, respond_fn respond) const {
+    if (c.param("id") != default_space) return respond(not_found());
+    respond(json_response(space_resource()));
+  }
+
+  void tasks_list(const call& c, respond_fn respond) const {
+    auto p = parse_paging(c.req);
+    if (!p) return respond(error_response(p.err()));
+    storage::task_filter f;
+    if (auto* ids = c.req.param("ids")) f.ids = split_list(*ids);
+    if (auto* states = c.req.param("states")) {
+      for (const auto& s : split_list(*states)) {
+        events::task_status st;
+        if (!events::parse_task_status(s, st))
+          return respond(error_response(400, "There was a problem with your request.",
+                                        {"Unknown task state '" + s + "'."}));
+        f.states.push_back(st);
+      }
+    }
+    f.space_id = c.space_id;
+    auto all = cfg.store->tasks(f);
+    if (!all) return respond(error_response(all.err()));
+    auto name = c.req.param("name");
+    auto partial = c.req.param("partialname");
+    auto active = c.req.param("active") ? parse_bool(*c.req.param("active")) : std::nullopt;
+    auto running = c.req.param("running") ? parse_bool(*c.req.param("running")) : std::nullopt;
+    std::vector<const events::task_state*> kept;
+    json::object totals;
+    for (auto s : {events::task_status::queued, events::task_status::executing,
+                   events::task_status::failed, events::task_status::canceled,
+                   events::task_status::timed_out, events::task_status::success,
+                   events::task_status::cancelling})
+      totals[events::to_string(s)] = 0;
+    for (const auto& t : *all) {
+      if (name && !name->empty() && !iequals(t.name, *name)) continue;
+      if (partial && !partial->empty()) {
+        auto hay = t.description + " " + t.name;
+        auto it = std::search(hay.begin(), hay.end(), partial->begin(), partial->end(),
+                              [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); });
+        if (it == hay.end()) continue;
+      }
+      if (active && *active && events::is_completed(t.state)) continue;
+      if (running && *running && t.state != events::task_status::executing) continue;
+      totals[events::to_string(t.state)] = totals[events::to_string(t.state)].as_int64() + 1;
+      kept.push_back(&t);
+    }
+    json::array items;
+    for (std::size_t i = p->skip; i < kept.size() && items.size() < p->take; ++i)
+      items.push_back(task_resource(*kept[i]));
+    auto o = collection("Task", std::move(items), kept.size(), *p, c.base() + "/tasks",
+                        c.base() + "/tasks{/id}" + task_template_query);
+    o["TotalCounts"] = std::move(totals);
+    respond(json_response(o));
+  }
+
+  // Loads the task named by the route, or responds 404.
+  std::optional<events::task_state> load_task(const call& c, const respond_fn& respond) const {
+    auto t = cfg.store->task(c.param("id"));
+    if (!t) {
+      respond(t.err().code == errc::not_found ? not_found() : error_response(t.err()));
+      return std::nullopt;
+    }
+    return std::move(t.value());
+  }
+
+  void task_get(const call& c, respond_fn respond) const {
+    if (auto t = load_task(c, respond)) respond(json_response(task_resource(*t)));
+  }
+
+  void task_raw(const call& c, respond_fn respond) const {
+    auto t = load_task(c, respond);
+    if (!t) return;
+    auto lines = cfg.store->task_log(t->id);
+    if (!lines) return respond(error_response(lines.err()));
+    response r;
+    r.content_type = "text/plain; charset=utf-8";
+    for (const auto& l : *lines) {
+      auto date = events::octopus_date(l.occurred_at);
+      std::string cat = l.category;
+      cat.resize(std::max<std::size_t>(cat.size(), 9), ' ');
+      r.body += date.substr(0, 10) + " " + date.substr(11, 12) + "  " + cat + "  " + l.text + "\n";
+    }
+    respond(std::move(r));
+  }
+
+  void task_details(const call& c, respond_fn respond) const {
+    auto t = load_task(c, respond);
+    if (!t) return;
+    auto lines = cfg.store->task_log(t->id);
+    if (!lines) return respond(error_response(lines.err()));
+    std::size_t first = 0;
+    if (auto* tail = c.req.param("tail"); tail && !tail->empty()) {
+      std::size_t n = 0;
+      for (char ch : *tail) {
+        if (ch < '0' || ch > '9')
+          return respond(error_response(400, "There was a problem with your request.",
+                                        {"The value of 'tail' must be a non-negative integer."}));
+        n = n * 10 + static_cast<std::size_t>(ch - '0');
+        if (n > lines->size()) break;
+      }
+      if (n < lines->size()) first = lines->size() - n;
+    }
+    json::array elements;
+    std::size_t log_size = 0;
+    for (std::size_t i = first; i < lines->size(); ++i) {
+      const auto& l = (*lines)[i];
+      log_size += l.text.size() + 1;
+      elements.push_back(json::object{{"Category", l.category},
+                                      {"OccurredAt", events::octopus_date(l.occurred_at)},
+                                      {"MessageText", l.text},
+                                      {"Detail", nullptr}});
+    }
+    const char* status = "Pending";
+    switch (t->state) {
+      case events::task_status::executing:
+      case events::task_status::cancelling: status = "Running"; break;
+      case events::task_status::success:
+        status = t->has_warnings_or_errors ? "SuccessWithWarning" : "Success";
+        break;
+      case events::task_status::failed:
+      case events::task_status::timed_out: status = "Failed"; break;
+      case events::task_status::canceled: status = "Canceled"; break;
+      default: break;
+    }
+    bool done = events::is_completed(t->state);
+    json::object activity{
+        {"Id", t->id},
+        {"Name", "Task"},
+        {"Started", t->start_time ? json::value(events::octopus_date(t->start_time)) : json::value(nullptr)},
+        {"Ended", t->completed_time ? json::value(events::octopus_date(t->completed_time)) : json::value(nullptr)},
+        {"Status", status},
+        {"ShowAtSummaryLevel", true},
+        {"ProgressPercentage", done ? 100 : 0},
+        {"ProgressMessage", t->current_step},
+        {"LogElements", std::move(elements)},
+        {"Children", json::array{}}};
+    json::object o{{"Task", task_resource(*t)},
+                   {"Progress", json::object{{"ProgressPercentage", done ? 100 : 0},
+                                             {"EstimatedTimeRemaining", ""}}},
+                   {"PhysicalLogSize", log_size},
+                   {"ActivityLogs", json::array{std::move(activity)}},
+                   {"Links", json::object{}}};
+    respond(json_response(o));
+  }
+
+  void task_cancel(const call& c, respond_fn respond) const {
+    auto t = load_task(c, respond);
+    if (!t) return;
+    if (events::is_completed(t->state)) return respond(json_response(task_resource(*t)));
+    auto self = this;
+    cfg.commands->cancel_task(t->id, c.caller.name, [self, respond](result<events::task_state> r) {
+      if (!r) return respond(error_response(r.err()));
+      respond(json_response(self->task_resource(*r)));
+    });
+  }
+
+  void maintenance_get(const call&, respond_fn respond) const {
+    respond(json_response(maintenance_resource(cfg.store->maintenance())));
+  }
+
+  void maintenance_put(const call& c, respond_fn respond, bool wrapped) const {
+    if (c.req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+      return respond(error_response(400, "No request body was supplied."));
+    auto v = parse_lenient(c.req.body);
+    if (!v) return respond(error_response(v.err()));
+    if (!v->is_object())
+      return respond(error_response(400, "There was a problem with your request.",
+                                    {"The request body must be a JSON object."}));
+    auto on = get_bool(v->get_object(), "IsInMaintenanceMode");
+    if (!on) return respond(error_response(on.err()));
+    if (!on->has_value())
+      return respond(error_response(400, "There was a problem with your request.",
+                                    {"Missing expected 'IsInMaintenanceMode' parameter."}));
+    auto self = this;
+    cfg.commands->set_maintenance(**on, [self, respond, wrapped](result<storage::maintenance_state> m) {
+      if (!m) return respond(error_response(m.err()));
+      auto res = self->maintenance_resource(*m);
+      respond(json_response(wrapped ? json::value(json::object{{"Resource", res}}) : json::value(res)));
+    });
+  }
+
+  void server_status(const call&, respond_fn respond) const {
+    respond(json_response(json::object{
+        {"Id", "ServerStatus"},
+        {"IsDatabaseEncrypted", true},
+        {"IsMajorMinorUpgrade", false},
+        {"IsInMaintenanceMode", cfg.store->maintenance().on()},
+        {"IsUpgradeAvailable", false},
+        {"MaximumAvailableVersion", cfg.version},
+        {"MaximumAvailableVersionCoveredByLicense", cfg.version},
+        {"Links", json::object{{"Self", "/api/serverstatus"}}}}));
+  }
+
+  void metrics_text(const call&, respond_fn respond) const {
+    response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = counters.render_requests();
+    r.body += "# HELP octomig_events_appended_total Events appended by this process.\n"
+              "# TYPE octomig_events_appended_total counter\n"
+              "octomig_events_appended_total " + std::to_string(cfg.store->events_appended()) + "\n";
+    r.body += "# HELP octomig_event_log_position Global position of the newest event.\n"
+              "# TYPE octomig_event_log_position gauge\n"
+              "octomig_event_log_position " + std::to_string(cfg.store->last_position()) + "\n";
+    std::map<std::string, std::uint64_t> by_state;
+    for (auto s : {events::task_status::queued, events::task_status::executing,
+                   events::task_status::failed, events::task_status::canceled,
+                   events::task_status::timed_out, events::task_status::success,
+                   events::task_status::cancelling})
+      by_state[events::to_string(s)] = 0;
+    if (auto all = cfg.store->tasks({}))
+      for (const auto& t : *all) ++by_state[events::to_string(t.state)];
+    r.body += "# HELP octomig_tasks Tasks by state.\n# TYPE octomig_tasks gauge\n";
+    for (const auto& [state, n] : by_state)
+      r.body += "octomig_tasks{state=\"" + state + "\"} " + std::to_string(n) + "\n";
+    r.body += "# HELP octomig_maintenance_mode 1 while maintenance mode is on.\n"
+              "# TYPE octomig_maintenance_mode gauge\n"
+              "octomig_maintenance_mode " + std::string(cfg.store->maintenance().on() ? "1" : "0") + "\n";
+    respond(std::move(r));
+  }
+
+  // ---- the table ----
+
+  void add(std::string name, std::string method, const std::string& pattern, access level, int scopes,
+           handler_fn fn) {
+    routes.push_back(route{std::move(name), std::move(method), segments(pattern), level, scopes, std::move(fn)});
+  }
+
+  void build_routes() {
+    auto h = [this](void (impl::*m)(const call&, respond_fn) const) {
+      return [this, m](const call& c, respond_fn r) { (this->*m)(c, std::move(r)); };
+    };
+    add("root", "GET", "", access::anonymous, system_only, h(&impl::root));
+    add("space_root", "GET", "", access::user, space_only, h(&impl::space_root));
+    add("users/me", "GET", "users/me", access::user, system_only,
+        [this](const call& c, respond_fn r) { r(json_response(user_resource(c.caller))); });
+    add("users/{id}", "GET", "users/{id}", access::user, system_only, [this](const call& c, respond_fn r) {
+      if (c.param("id") != "Users-1") return r(not_found());
+      r(json_response(user_resource(c.caller)));
+    });
+    add("users/{id}/spaces", "GET", "users/{id}/spaces", access::user, system_only,
+        [this](const call& c, respond_fn r) {
+          if (c.param("id") != "Users-1") return r(not_found());
+          r(json_response(json::array{space_resource()}));
+        });
+    add("spaces", "GET", "spaces", access::user, system_only, h(&impl::spaces));
+    add("spaces/all", "GET", "spaces/all", access::user, system_only,
+        [this](const call&, respond_fn r) { r(json_response(json::array{space_resource()})); });
+    add("spaces/{id}", "GET", "spaces/{id}", access::user, system_only, h(&impl::space_by_id));
+    add("tasks", "GET", "tasks", access::user, both, h(&impl::tasks_list));
+    add("tasks/{id}", "GET", "tasks/{id}", access::user, both, h(&impl::task_get));
+    add("tasks/{id}/raw", "GET", "tasks/{id}/raw", access::user, both, h(&impl::task_raw));
+    add("tasks/{id}/details", "GET", "tasks/{id}/details", access::user, both, h(&impl::task_details));
+    add("tasks/{id}/cancel", "POST", "tasks/{id}/cancel", access::admin, both, h(&impl::task_cancel));
+    add("maintenanceconfiguration", "GET", "maintenanceconfiguration", access::user, system_only,
+        h(&impl::maintenance_get));
+    add("maintenanceconfiguration", "PUT", "maintenanceconfiguration", access::admin, system_only,
+        [this](const call& c, respond_fn r) { maintenance_put(c, std::move(r), false); });
+    add("maintenanceconfiguration/v1", "PUT", "maintenanceconfiguration/v1", access::admin, system_only,
+        [this](const call& c, respond_fn r) { maintenance_put(c, std::move(r), true); });
+    add("serverstatus", "GET", "serverstatus", access::user, system_only, h(&impl::server_status));
+  }
+
+  // ---- dispatch ----
+
+  // Sets label (synchronously) to the matched route's name before the handler runs.
+  void dispatch(const request& req, std::string& label, respond_fn respond) {
+    auto segs = segments(req.path);
+    if (segs.size() == 1 && segs[0] == "metrics") {
+      label = "metrics";
+      if (req.method != "GET") return respond(method_not_allowed("GET"));
+      call c{req, {}, {}, {}};
+      return metrics_text(c, std::move(respond));
+    }
+    if (segs.empty() || !iequals(segs[0], "api")) return respond(not_found());
+    segs.erase(segs.begin());
+    std::string space;
+    if (!segs.empty() && is_space_id(segs[0])) {
+      space = segs[0];
+      segs.erase(segs.begin());
+    } else if (segs.size() >= 3 && iequals(segs[0], "spaces") && is_space_id(segs[1]) &&
+               iequals(segs[2], "tasks")) {
+      // Newer servers also answer /api/spaces/{spaceId}/tasks...
+      space = segs[1];
+      segs.erase(segs.begin(), segs.begin() + 2);
+    }
+
+    std::string allowed;
+    for (const auto& r : routes) {
+      if (!(r.scopes & (space.empty() ? system_only : space_only))) continue;
+      std::map<std::string, std::string> params;
+      if (!match(r.pattern, segs, params)) continue;
+      if (r.method != req.method) {
+        label = r.name;
+        if (allowed.find(r.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + r.method;
+        continue;
+      }
+      label = r.name;
+      return invoke(r, req, std::move(params), space, std::move(respond));
+    }
+    if (!allowed.empty()) return respond(method_not_allowed(allowed));
+    respond(not_found());
+  }
+
+  static response method_not_allowed(const std::string& allowed) {
+    auto r = error_response(405, "The requested method is not allowed on this resource.",
+                            {"Allowed: " + allowed});
+    r.headers.emplace_back("Allow", allowed);
+    return r;
+  }
+
+  static bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& segs,
+                    std::map<std::string, std::string>& params) {
+    if (pattern.size() != segs.size()) return false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+      const auto& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}')
+        params[p.substr(1, p.size() - 2)] = segs[i];
+      else if (!iequals(p, segs[i]))
+        return false;
+    }
+    return true;
+  }
+
+  void invoke(const route& r, const request& req, std::map<std::string, std::string> params,
+              const std::string& space, respond_fn respond) {
+    call c{req, std::move(params), space, {}};
+    if (r.level != access::anonymous) {
+      if (req.api_key.empty())
+        return respond(error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again."));
+      auto key = cfg.store->api_key_by_hash(storage::hash_api_key(req.api_key, cfg.master_key));
+      if (!key)
+        return respond(error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again."));
+      c.caller = *key;
+      bool admin = key->role == "admin";
+      if (req.method != "GET" && !admin && cfg.store->maintenance().on())
+        return respond(error_response(
+            503, "The Octopus Server is currently in maintenance mode. Only administrators can make changes."));
+      if (r.level == access::admin && !admin)
+        return respond(error_response(
+            403, "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: AdministerSystem"));
+    }
+    r.fn(c, std::move(respond));
+  }
+};
+
+api::api(api_config cfg) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->build_routes();
+}
+
+api::~api() = default;
+
+metrics& api::counters() { return impl_->counters; }
+
+void api::handle(const request& req, respond_fn respond) {
+  auto* self = impl_.get();
+  // The metrics label is the matched route's name, never the raw path (unbounded cardinality).
+  auto label = std::make_shared<std::string>("unmatched");
+  self->dispatch(req, *label, [self, label, respond = std::move(respond)](response r) {
+    self->counters.count_request(*label, r.status);
+    respond(std::move(r));
+  });
+}
+
+}  // namespace octomig::http

@@ -1,0 +1,43 @@
+// The Octopus REST surface: routing, authentication, maintenance-mode gating and the handlers.
+// GET handlers read projections from storage; commands go through the gateway to the actors.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/gateway.hpp"
+#include "http/message.hpp"
+#include "http/metrics.hpp"
+#include "storage/store.hpp"
+
+namespace octomig::http {
+
+struct api_config {
+  storage::store* store = nullptr;      // REQUIRES: outlives the api
+  actors::gateway* commands = nullptr;  // REQUIRES: outlives the api
+  std::string master_key;               // for hashing presented API keys
+  std::string installation_id;
+  std::string version;                  // octomig's own version, e.g. "2026.1.0"
+  std::string server_node;
+};
+
+using respond_fn = std::function<void(response)>;
+
+class api {
+ public:
+  explicit api(api_config cfg);
+  ~api();
+
+  // Handles one request; respond is called exactly once, possibly from another thread.
+  void handle(const request& req, respond_fn respond);
+
+  metrics& counters();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace octomig::http

@@ -1,0 +1,34 @@
+// The request and response as handlers see them: plain data, no Beast types, so that only the
+// server's translation unit carries Beast's headers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace octomig::http {
+
+struct request {
+  std::string method;  // upper-case; a POST's X-HTTP-Method-Override already applied
+  std::string path;    // percent-decoded, without the query
+  std::map<std::string, std::string> query;  // names lower-cased; values decoded
+  std::string api_key;  // X-Octopus-ApiKey, X-NuGet-ApiKey or ?apikey=, empty if none
+  std::string content_type;
+  std::string body;
+
+  // The query value for a name given in lower case, or empty.
+  const std::string* param(const std::string& lower_name) const {
+    auto it = query.find(lower_name);
+    return it == query.end() ? nullptr : &it->second;
+  }
+};
+
+struct response {
+  unsigned status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+}  // namespace octomig::http

@@ -1,0 +1,54 @@
+// The HTTP/1.1 server (Boost.Beast, asynchronous): one session per connection, keep-alive,
+// limits on header and body sizes, and timeouts on every read and write. It turns Beast messages
+// into http::request and hands them to a handler that answers asynchronously.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "events/error.hpp"
+#include "http/message.hpp"
+
+namespace octomig::http {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: an ephemeral port (see server::port())
+  std::size_t threads = 1;
+  // Default: 16 KiB. Larger headers get 431.
+  std::size_t header_limit = 16 * 1024;
+  // Default: 1 MiB. Larger bodies get 413.
+  std::size_t body_limit = 1024 * 1024;
+  // Default: 30 s to receive a whole request, 60 s idle on a kept-alive connection.
+  std::chrono::seconds request_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+};
+
+using handler = std::function<void(const request&, std::function<void(response)>)>;
+
+class server {
+ public:
+  server(server_options opts, handler h);
+  ~server();
+
+  // Binds and starts the I/O threads. Returns the bound port.
+  result<std::uint16_t> start();
+  // Stops accepting new connections; connections in progress finish their current exchange.
+  void stop_accepting();
+  // Stops everything and joins the threads.
+  void stop();
+  std::uint16_t port() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+// Percent-decoding; plus_as_space for query strings. Invalid escapes are kept as they are.
+std::string url_decode(const std::string& in, bool plus_as_space);
+
+}  // namespace octomig::http

@@ -1,0 +1,215 @@
+// octomigd: the composition root. Opens the data directory and the store, starts the engine's
+// actors and the HTTP server, and shuts them down in order on SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "actors/engine.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "server/log.hpp"
+#include "storage/data_dir.hpp"
+
+#ifndef OCTOMIG_VERSION
+#define OCTOMIG_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace octomig;
+
+struct settings {
+  std::string data_dir = "./octomig-data";
+  std::string listen = "127.0.0.1:8080";
+  std::size_t threads = 0;
+  std::string log_level = "info";
+};
+
+const char* usage =
+    "Usage: octomigd [options]\n"
+    "\n"
+    "The octomig server: the Octopus Deploy Migration API, its task engine and package feed.\n"
+    "\n"
+    "Options (each also read from the environment variable in brackets; a flag wins):\n"
+    "  --data-dir DIR     data directory: store, feed, master key [OCTOMIG_DATA_DIR]\n"
+    "                     default ./octomig-data; created on first start\n"
+    "  --listen HOST:PORT address to serve HTTP on [OCTOMIG_LISTEN]; default 127.0.0.1:8080;\n"
+    "                     port 0 picks a free port (the log says which)\n"
+    "  --threads N        HTTP I/O and actor scheduler threads [OCTOMIG_THREADS];\n"
+    "                     default: the number of cores\n"
+    "  --log-level LEVEL  error, warn, info or debug [OCTOMIG_LOG_LEVEL]; default info\n"
+    "  --help             print this and exit\n"
+    "\n"
+    "On first start the data directory gets master.key and an admin API key in admin-api-key\n"
+    "(both readable by the owner only). SIGINT or SIGTERM stops the server cleanly.\n";
+
+std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
+  settings s;
+  auto env = [](const char* name, std::string& out) {
+    if (const char* v = std::getenv(name); v && *v) out = v;
+  };
+  std::string threads;
+  env("OCTOMIG_DATA_DIR", s.data_dir);
+  env("OCTOMIG_LISTEN", s.listen);
+  env("OCTOMIG_THREADS", threads);
+  env("OCTOMIG_LOG_LEVEL", s.log_level);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        out = a.substr(eq + 1);
+        return true;
+      }
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    auto is = [&](const char* flag) { return a == flag || a.rfind(std::string(flag) + "=", 0) == 0; };
+    bool ok = true;
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      exit_code = 0;
+      return std::nullopt;
+    } else if (is("--data-dir")) {
+      ok = value(s.data_dir);
+    } else if (is("--listen")) {
+      ok = value(s.listen);
+    } else if (is("--threads")) {
+      ok = value(threads);
+    } else if (is("--log-level")) {
+      ok = value(s.log_level);
+    } else {
+      std::cerr << "octomigd: unknown option " << a << "\n\n" << usage;
+      exit_code = 2;
+      return std::nullopt;
+    }
+    if (!ok) {
+      std::cerr << "octomigd: " << a << " needs a value\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+  }
+  if (!threads.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(threads.c_str(), &end, 10);
+    if (*end || n < 1 || n > 256) {
+      std::cerr << "octomigd: --threads takes a number from 1 to 256\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    s.threads = static_cast<std::size_t>(n);
+  }
+  if (!log::parse_level(s.log_level)) {
+    std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool split_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  long p = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (*end || p < 0 || p > 65535 || colon + 1 == listen.size()) return false;
+  port = static_cast<std::uint16_t>(p);
+  return !host.empty();
+}
+
+int run(const settings& s) {
+  log::set_level(*log::parse_level(s.log_level));
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_listen(s.listen, host, port)) {
+    log::error("--listen must be HOST:PORT, not " + s.listen);
+    return 2;
+  }
+
+  // Signals are taken by sigwait in this thread only; every thread started later inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  storage::data_dir dir{s.data_dir};
+  if (auto st = storage::ensure_layout(dir); !st) return log::error(st.err().message), 1;
+  auto master = storage::load_or_create_master_key(dir);
+  if (!master) return log::error(master.err().message), 1;
+  auto opened = storage::store::open({dir.db(), storage::open_mode::read_write, {}, true});
+  if (!opened) return log::error(opened.err().message), 1;
+  auto store = std::move(opened.value());
+
+  auto boot = storage::bootstrap(*store, dir, *master, actors::now_us());
+  if (!boot) return log::error(boot.err().message), 1;
+  if (boot->created_admin_key)
+    log::info("created an admin API key; it is in " + dir.admin_key_file().string() + " (mode 0600)");
+
+  std::size_t threads = s.threads ? s.threads : std::max(2u, std::thread::hardware_concurrency());
+  actors::engine_config ec;
+  ec.store = store.get();
+  ec.work_root = dir.work();
+  ec.threads = threads;
+  auto eng = actors::engine::start(std::move(ec));
+  if (!eng) return log::error(eng.err().message), 1;
+  auto engine = std::move(eng.value());
+
+  http::api_config ac;
+  ac.store = store.get();
+  ac.commands = &engine->commands();
+  ac.master_key = *master;
+  ac.installation_id = boot->installation_id;
+  ac.version = OCTOMIG_VERSION;
+  http::api api(std::move(ac));
+
+  http::server_options so;
+  so.address = host;
+  so.port = port;
+  so.threads = threads;
+  http::server srv(so, [&api](const http::request& r, std::function<void(http::response)> done) {
+    api.handle(r, std::move(done));
+  });
+  auto bound = srv.start();
+  if (!bound) {
+    engine->stop();
+    return log::error(bound.err().message), 1;
+  }
+  log::info("octomigd " + std::string(OCTOMIG_VERSION) + " listening on http://" +
+            (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+            std::to_string(*bound) + "/api (data directory " + s.data_dir + ")");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; shutting down");
+  srv.stop_accepting();
+  engine->stop();  // the journal finishes the appends it holds
+  srv.stop();
+  engine.reset();
+  store.reset();  // closes RocksDB
+  log::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    int code = 0;
+    auto s = parse_args(argc, argv, code);
+    if (!s) return code;
+    return run(*s);
+  } catch (const std::exception& e) {
+    std::cerr << "octomigd: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}
