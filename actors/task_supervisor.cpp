@@ -140,8 +140,17 @@ void run_step(sup* self, std::size_t index) {
                         run_step(self, index + 1);
                       });
             },
-            // A worker that dies without answering is handled by its down message.
-            [](caf::error&) {});
+            // The worker ended without answering (a normal exit too: CAF may deliver its
+            // down message before this error, so the down handler leaves that case to us).
+            [=](caf::error& e) {
+              auto& cur = self->state.running;
+              if (!cur || cur->generation != gen || cur->worker != worker) return;
+              self->demonitor(worker);
+              cur->worker = nullptr;
+              if (cur->ending) return complete_ending(self);
+              complete(self, events::cmd::fail{"The step " + name + " stopped unexpectedly (" +
+                                               to_string(e) + ")."});
+            });
   });
 }
 
@@ -260,17 +269,22 @@ caf::behavior supervisor(sup* self, supervisor_config cfg) {
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& run = self->state.running;
     if (!run || !run->worker || run->worker.address() != dm.source) return;
+    // A worker that exits normally may still have its answer on the way; the request's error
+    // handler deals with one that never answers.
+    if (!run->ending && dm.reason == caf::none) return;
     run->worker = nullptr;
     if (run->ending) return complete_ending(self);
     auto step = run->steps.steps[run->step].name;
     complete(self, events::cmd::fail{"The step " + step + " stopped unexpectedly (" +
                                      to_string(dm.reason) + ")."});
   });
-  self->attach_functor([=](const caf::error&) {
+  self->set_exit_handler([=](caf::exit_msg& em) {
     // On shutdown the running step stops too; the task stays Executing in the log and the next
-    // start closes it with task_interrupted.
+    // start closes it with task_interrupted. This must run before quit(): CAF destroys the state
+    // before it calls attached functors, so an attach_functor would never see the worker.
     if (self->state.running && self->state.running->worker)
-      caf::anon_send_exit(self->state.running->worker, caf::exit_reason::user_shutdown);
+      self->send_exit(self->state.running->worker, caf::exit_reason::user_shutdown);
+    self->quit(std::move(em.reason));
   });
   return {
       [=](recover_atom) {

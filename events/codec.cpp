@@ -1,9 +1,31 @@
 #include "events/codec.hpp"
 
+#include <algorithm>
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <sstream>
 #include <streambuf>
+
+// Strings are read in bounded chunks: cereal's own load resizes the string to the length field
+// before reading, so one damaged length made the decoder allocate and zero gigabytes (or abort)
+// for a buffer of a few bytes. The wire format is cereal's: a size tag, then the bytes.
+// ADL finds this overload through the archive type and prefers it to cereal's template.
+// REQUIRES: this is the only translation unit that loads a std::string from a
+// PortableBinaryInputArchive (cereal is a private dependency of this file).
+namespace cereal {
+void load(PortableBinaryInputArchive& ar, std::string& s) {
+  size_type size = 0;
+  ar(make_size_tag(size));
+  s.clear();
+  constexpr size_type chunk = 64 * 1024;
+  while (s.size() < size) {
+    const std::size_t old = s.size();
+    const std::size_t n = static_cast<std::size_t>(std::min<size_type>(chunk, size - old));
+    s.resize(old + n);
+    ar(binary_data(s.data() + old, n));
+  }
+}
+}  // namespace cereal
 
 namespace octomig::events {
 

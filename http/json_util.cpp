@@ -118,14 +118,16 @@ json::object collection(const std::string& item_type, json::array page_items, st
     return base + "?skip=" + std::to_string(skip) + "&take=" + std::to_string(take);
   };
   std::size_t per_page = p.take;
-  std::size_t pages = per_page == 0 ? 0 : (total + per_page - 1) / per_page;
+  // Written so that no sum can wrap: skip and take may be as large as a size_t allows.
+  std::size_t pages = per_page == 0 ? 0 : total / per_page + (total % per_page != 0 ? 1 : 0);
   std::size_t last_page = pages == 0 ? 0 : pages - 1;
   json::object links{{"Self", link(p.skip, p.take)},
                      {"Template", template_},
                      {"Page.All", link(0, 2147483647)},
                      {"Page.Current", link(p.skip, p.take)},
                      {"Page.Last", link(per_page == 0 ? 0 : last_page * per_page, p.take)}};
-  if (per_page > 0 && p.skip + per_page < total) links["Page.Next"] = link(p.skip + per_page, p.take);
+  if (per_page > 0 && p.skip < total && per_page < total - p.skip)
+    links["Page.Next"] = link(p.skip + per_page, p.take);
   if (p.skip > 0) links["Page.Previous"] = link(p.skip > per_page ? p.skip - per_page : 0, p.take);
   return json::object{{"ItemType", item_type},
                       {"TotalResults", total},

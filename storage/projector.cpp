@@ -46,14 +46,13 @@ void projector::apply(const events::envelope& e) {
       st.task_id.clear();
   } else if (auto* k = std::get_if<events::api_key_created>(&e.body)) {
     api_keys_by_name[k->name] = api_key_record{k->name, k->role, k->key_hash, e.timestamp};
-    revoked_hashes.erase(k->name);
   } else if (auto* k = std::get_if<events::api_key_revoked>(&e.body)) {
     auto it = api_keys_by_name.find(k->name);
     std::optional<api_key_record> current =
         it != api_keys_by_name.end() ? it->second
                                      : (base_.api_key_by_name ? base_.api_key_by_name(k->name)
                                                               : std::nullopt);
-    if (current) revoked_hashes[k->name] = current->key_hash;
+    if (current) revoked_hashes.insert(current->key_hash);
     api_keys_by_name[k->name] = std::nullopt;
   }
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "events/task_state.hpp"
@@ -32,7 +33,9 @@ class projector {
   std::map<std::string, events::log_line> log_lines;  // key: keys::log_line(task, line)
   std::optional<maintenance_state> maintenance;
   std::map<std::string, std::optional<api_key_record>> api_keys_by_name;
-  std::map<std::string, std::string> revoked_hashes;  // name -> hash of a revoked key
+  // Hashes of every key these events revoked: deleted before the puts, so a name revoked and
+  // created again in one batch keeps only its new key.
+  std::set<std::string> revoked_hashes;
   std::uint64_t highest_task_number = 0;
   std::uint64_t checkpoint = 0;
 

@@ -140,7 +140,7 @@ struct store::impl {
     for (const auto& [id, t] : p.tasks) b.Put(cf[cf_tasks], id, events::encode(t));
     for (const auto& [k, line] : p.log_lines) b.Put(cf[cf_task_logs], k, events::encode(line));
     if (p.maintenance) b.Put(cf[cf_meta], keys::meta_maintenance, encode(*p.maintenance));
-    for (const auto& [name, hash] : p.revoked_hashes) b.Delete(cf[cf_api_keys], hash);
+    for (const auto& hash : p.revoked_hashes) b.Delete(cf[cf_api_keys], hash);
     for (const auto& [name, rec] : p.api_keys_by_name)
       if (rec) b.Put(cf[cf_api_keys], rec->key_hash, encode(*rec));
     std::string counter;
@@ -373,6 +373,7 @@ std::uint64_t store::highest_task_number() const { return impl_->stored_task_cou
 
 result<std::vector<events::envelope>> store::read(std::uint64_t from, std::size_t limit) const {
   std::vector<events::envelope> out;
+  if (limit == 0) return out;
   auto st = scan(from, [&](const events::envelope& e) {
     out.push_back(e);
     return out.size() < limit;

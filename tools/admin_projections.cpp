@@ -1,0 +1,36 @@
+// `projections verify` and `projections rebuild`: the read models against a replay of the log.
+#include <iostream>
+
+#include "tools/admin_commands.hpp"
+#include "tools/admin_print.hpp"
+#include "tools/admin_store.hpp"
+
+namespace octomig::admin {
+
+status run_projections_verify(const invocation& inv) {
+  auto opened = open_for_reading(inv.dir);
+  if (!opened) return opened.err();
+  auto report = (*opened)->verify_projections();
+  if (!report) return report.err();
+  std::cout << "replayed " << report->events << " events\n";
+  for (const auto& d : report->differences)
+    std::cout << "difference: " << printable(without_hashes(d)) << '\n';
+  if (!report->differences.empty())
+    return make_error(errc::corruption,
+                      std::to_string(report->differences.size()) +
+                          " difference(s) between the read models and the log; stop the server and "
+                          "run 'projections rebuild'");
+  std::cout << "the read models match the log\n";
+  return ok_status();
+}
+
+status run_projections_rebuild(const invocation& inv) {
+  auto opened = open_for_writing(inv.dir);
+  if (!opened) return opened.err();
+  auto events = (*opened)->rebuild_projections();
+  if (!events) return events.err();
+  std::cout << "rebuilt the read models from " << *events << " events\n";
+  return ok_status();
+}
+
+}  // namespace octomig::admin
