@@ -156,7 +156,7 @@ struct api::impl {
         {"Tasks", std::string("/api/tasks{/id}") + task_template_query},
         {"MaintenanceConfiguration", "/api/maintenanceconfiguration"},
         {"ServerStatus", "/api/serverstatus"},
-        {"Users", "/api/users{/id}"},
+        {"Users", "/api/users{/id}{?skip,take,ids,filter}"},
     };
     respond(json_response(json::object{{"Application", "octomig"},
                                        {"Version", cfg.version},
@@ -350,9 +350,14 @@ struct api::impl {
     if (!t) return;
     if (events::is_completed(t->state)) return respond(json_response(task_resource(*t)));
     auto self = this;
-    cfg.commands->cancel_task(t->id, c.caller.name, [self, respond](result<events::task_state> r) {
-      if (!r) return respond(error_response(r.err()));
-      respond(json_response(self->task_resource(*r)));
+    cfg.commands->cancel_task(t->id, c.caller.name, [self, respond, id = t->id](result<events::task_state> r) {
+      if (r) return respond(json_response(self->task_resource(*r)));
+      // The task may have completed between the read above and the command: answer as for a
+      // task that was already complete.
+      if (r.err().code == errc::illegal_transition)
+        if (auto now_state = self->cfg.store->task(id); now_state && events::is_completed(now_state->state))
+          return respond(json_response(self->task_resource(*now_state)));
+      respond(error_response(r.err()));
     });
   }
 
@@ -435,6 +440,13 @@ struct api::impl {
     add("space_root", "GET", "", access::user, space_only, h(&impl::space_root));
     add("users/me", "GET", "users/me", access::user, system_only,
         [this](const call& c, respond_fn r) { r(json_response(user_resource(c.caller))); });
+    add("users", "GET", "users", access::user, system_only, [this](const call& c, respond_fn r) {
+      auto p = parse_paging(c.req);
+      if (!p) return r(error_response(p.err()));
+      json::array items;
+      if (p->skip == 0 && p->take > 0) items.push_back(user_resource(c.caller));
+      r(json_response(collection("User", std::move(items), 1, *p, "/api/users", "/api/users{/id}{?skip,take,ids,filter}")));
+    });
     add("users/{id}", "GET", "users/{id}", access::user, system_only, [this](const call& c, respond_fn r) {
       if (c.param("id") != "Users-1") return r(not_found());
       r(json_response(user_resource(c.caller)));

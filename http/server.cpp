@@ -100,7 +100,7 @@ request translate(const bhttp::request<bhttp::string_body>& m) {
 
 }  // namespace
 
-struct server::impl : std::enable_shared_from_this<server::impl> {
+struct server::impl {
   server_options opts;
   handler h;
   net::io_context ioc;
@@ -119,8 +119,8 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, std::shared_ptr<server::impl> srv)
-      : stream_(std::move(socket)), srv_(std::move(srv)) {}
+  // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it.
+  session(tcp::socket&& socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -194,7 +194,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<server::impl> srv_;
+  server::impl* srv_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool first_ = true;
@@ -203,7 +203,7 @@ class session : public std::enable_shared_from_this<session> {
 }  // namespace
 
 void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
     } else {
@@ -214,7 +214,7 @@ void server::impl::do_accept() {
 }
 
 server::server(server_options opts, handler h)
-    : impl_(std::make_shared<impl>(std::move(opts), std::move(h))) {}
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(h))) {}
 
 server::~server() { stop(); }
 
@@ -240,7 +240,7 @@ result<std::uint16_t> server::start() {
 }
 
 void server::stop_accepting() {
-  auto d = impl_;
+  auto* d = impl_.get();
   d->stopping = true;
   net::post(d->ioc, [d] {
     beast::error_code ec;
@@ -256,6 +256,8 @@ void server::stop() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
+  beast::error_code ec;
+  impl_->acceptor.close(ec);  // no I/O thread runs any more
 }
 
 std::uint16_t server::port() const { return impl_->bound_port; }

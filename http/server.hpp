@@ -45,7 +45,7 @@ class server {
   struct impl;
 
  private:
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 // Percent-decoding; plus_as_space for query strings. Invalid escapes are kept as they are.
