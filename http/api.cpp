@@ -6,12 +6,11 @@
 #include "events/json.hpp"
 #include "events/time_format.hpp"
 #include "http/json_util.hpp"
+#include "http/routes.hpp"
 #include "storage/data_dir.hpp"
 
 namespace octomig::http {
 namespace {
-
-enum class access { anonymous, user, admin };
 
 const std::string default_space = "Spaces-1";
 
@@ -19,56 +18,6 @@ events::timestamp_us now() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-bool is_space_id(const std::string& s) {
-  if (s.rfind("Spaces-", 0) != 0 || s.size() == 7) return false;
-  return std::all_of(s.begin() + 7, s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::vector<std::string> segments(const std::string& path) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : path) {
-    if (c == '/') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
-bool iequals(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// What a handler gets: the request, the route's parameters, the space and the caller.
-struct call {
-  const request& req;
-  std::map<std::string, std::string> params;
-  std::string space_id;      // empty for the system-level form of a route
-  storage::api_key_record caller;
-  const std::string& param(const char* name) const { return params.at(name); }
-  // Where links of this call point: "/api/Spaces-1" or "/api".
-  std::string base() const { return space_id.empty() ? "/api" : "/api/" + space_id; }
-};
-
-using handler_fn = std::function<void(const call&, respond_fn)>;
-
-enum scope { system_only = 1, space_only = 2, both = 3 };
-
-struct route {
-  std::string name;  // metrics label
-  std::string method;
-  std::vector<std::string> pattern;  // "{x}" matches one segment
-  access level;
-  int scopes;
-  handler_fn fn;
-};
 
 const char* task_template_query =
     "{?skip,active,environment,tenant,runbook,project,name,node,running,states,"
@@ -81,7 +30,7 @@ const char* task_template_query =
 struct api::impl {
   api_config cfg;
   metrics counters;
-  std::vector<route> routes;
+  route_table routes;
 
   // ---- resources ----
 
@@ -171,10 +120,6 @@ struct api::impl {
     if (c.space_id != default_space) return respond(not_found());
     auto o = json::object{{"Id", default_space}, {"Name", "Default"}, {"Links", space_links(c.base())}};
     respond(json_response(o));
-  }
-
-  static response not_found() {
-    return error_response(404, "The resource you requested was not found.");
   }
 
   void spaces(const call& c, respond_fn respond) const {
@@ -429,7 +374,7 @@ struct api::impl {
 
   void add(std::string name, std::string method, const std::string& pattern, access level, int scopes,
            handler_fn fn) {
-    routes.push_back(route{std::move(name), std::move(method), segments(pattern), level, scopes, std::move(fn)});
+    routes.add(std::move(name), std::move(method), pattern, level, scopes, std::move(fn));
   }
 
   void build_routes() {
@@ -499,7 +444,7 @@ struct api::impl {
     }
 
     std::string allowed;
-    for (const auto& r : routes) {
+    for (const auto& r : routes.all()) {
       if (!(r.scopes & (space.empty() ? system_only : space_only))) continue;
       std::map<std::string, std::string> params;
       if (!match(r.pattern, segs, params)) continue;

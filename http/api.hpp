@@ -2,6 +2,7 @@
 // GET handlers read projections from storage; commands go through the gateway to the actors.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ struct api_config {
   std::string installation_id;
   std::string version;                  // octomig's own version, e.g. "2026.1.0"
   std::string server_node;
+  std::filesystem::path data_dir;       // the data directory (feed/, work/)
 };
 
 using respond_fn = std::function<void(response)>;

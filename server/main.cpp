@@ -170,6 +170,7 @@ int run(const settings& s) {
   ac.master_key = *master;
   ac.installation_id = boot->installation_id;
   ac.version = OCTOMIG_VERSION;
+  ac.data_dir = dir.root;
   http::api api(std::move(ac));
 
   http::server_options so;

@@ -1,0 +1,62 @@
+// The route table of the REST surface, and what a handler receives. Each group of routes lives in
+// its own file and adds itself to the table (api.cpp: core, tasks, maintenance).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "http/api.hpp"
+#include "http/message.hpp"
+#include "storage/store.hpp"
+
+namespace octomig::http {
+
+enum class access { anonymous, user, admin };
+
+// Which forms of a route exist: /api/... (system), /api/{spaceId}/... (space), or both.
+enum scope { system_only = 1, space_only = 2, both = 3 };
+
+// What a handler gets: the request, the route's parameters, the space and the caller.
+struct call {
+  const request& req;
+  std::map<std::string, std::string> params;
+  std::string space_id;  // empty for the system-level form of a route
+  storage::api_key_record caller;
+  const std::string& param(const char* name) const { return params.at(name); }
+  // Where links of this call point: "/api/Spaces-1" or "/api".
+  std::string base() const { return space_id.empty() ? "/api" : "/api/" + space_id; }
+  // The space the call is about: the route's, or the default space.
+  std::string space_or_default() const { return space_id.empty() ? "Spaces-1" : space_id; }
+};
+
+using handler_fn = std::function<void(const call&, respond_fn)>;
+
+struct route {
+  std::string name;  // metrics label
+  std::string method;
+  std::vector<std::string> pattern;  // "{x}" matches one segment, case-insensitive otherwise
+  access level;
+  int scopes;
+  handler_fn fn;
+};
+
+class route_table {
+ public:
+  // pattern is relative to /api (or /api/{spaceId}), e.g. "tasks/{id}/raw".
+  void add(std::string name, std::string method, const std::string& pattern, access level,
+           int scopes, handler_fn fn);
+  const std::vector<route>& all() const { return routes_; }
+
+ private:
+  std::vector<route> routes_;
+};
+
+bool is_space_id(const std::string& s);
+std::vector<std::string> segments(const std::string& path);
+bool iequals(const std::string& a, const std::string& b);
+
+response not_found();
+
+}  // namespace octomig::http
