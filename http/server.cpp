@@ -100,6 +100,28 @@ request translate(const bhttp::request<bhttp::string_body>& m) {
 
 }  // namespace
 
+result<request> parse_request(std::string_view raw, std::size_t header_limit, std::size_t body_limit) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
+  parser.body_limit(body_limit);
+  parser.eager(true);
+  beast::error_code ec;
+  std::size_t used = 0;
+  while (!ec && used < raw.size() && !parser.is_done()) {
+    auto n = parser.put(net::buffer(raw.data() + used, raw.size() - used), ec);
+    if (n == 0 && !ec) break;
+    used += n;
+  }
+  if (!ec && !parser.is_done()) {
+    parser.put_eof(ec);
+  }
+  if (ec) return make_error(errc::invalid_argument, "The request is not valid HTTP: " + ec.message() + ".");
+  if (!parser.is_done()) return make_error(errc::invalid_argument, "The request is incomplete.");
+  auto r = translate(parser.get());
+  if (r.method.empty()) return make_error(errc::invalid_argument, "The request has no method.");
+  return r;
+}
+
 struct server::impl {
   server_options opts;
   handler h;
@@ -151,6 +173,7 @@ class session : public std::enable_shared_from_this<session> {
     version_ = msg.version();
     keep_alive_ = msg.keep_alive() && !srv_->stopping;
     auto req = translate(msg);
+    if (req.method.empty()) return reply_error(400, "The request has no method.", false);
     auto self = shared_from_this();
     // The handler may answer from any thread; the answer is written on this session's strand.
     srv_->h(req, [self](response r) {

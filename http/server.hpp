@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "events/error.hpp"
 #include "http/message.hpp"
@@ -47,6 +48,11 @@ class server {
  private:
   std::unique_ptr<impl> impl_;
 };
+
+// Parses one complete HTTP/1.1 request from raw bytes into the handler's request, exactly as a
+// session would (method override, query, API key). For tests and fuzzing; errors are values.
+result<request> parse_request(std::string_view raw, std::size_t header_limit = 16 * 1024,
+                              std::size_t body_limit = 1024 * 1024);
 
 // Percent-decoding; plus_as_space for query strings. Invalid escapes are kept as they are.
 std::string url_decode(const std::string& in, bool plus_as_space);
