@@ -1,14 +1,9 @@
 #include "events/decide.hpp"
 
+#include "events/overloaded.hpp"
+
 namespace octomig::events {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 using events_or_error = result<std::vector<event_body>>;
 

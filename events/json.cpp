@@ -1,5 +1,7 @@
 #include "events/json.hpp"
 
+#include "events/overloaded.hpp"
+
 #include <boost/json.hpp>
 
 #include "events/time_format.hpp"
@@ -8,13 +10,6 @@ namespace octomig::events {
 namespace {
 
 namespace json = boost::json;
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 json::value date_or_null(timestamp_us t) {
   if (t == 0) return nullptr;

@@ -1,17 +1,12 @@
 // The task fold. One overload per event type: adding an event without handling it fails to compile.
 #include "events/task_state.hpp"
 
+#include "events/overloaded.hpp"
+
 #include <type_traits>
 
 namespace octomig::events {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 void finish(task_state& s, task_status final_state, timestamp_us at) {
   s.state = final_state;

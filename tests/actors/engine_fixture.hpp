@@ -41,6 +41,13 @@ struct gate {
   }
 };
 
+inline actors::step_outcome outcome(bool ok, const std::string& text) {
+  actors::step_outcome o;
+  o.ok = ok;
+  (ok ? o.summary : o.error_message) = text;
+  return o;
+}
+
 // A worker that answers run only when released: (release_atom, ok, text). It counts as started
 // once it has received run, so a release never overtakes the run request.
 inline actors::step_spawner gated_step(std::shared_ptr<gate> g) {
@@ -59,13 +66,7 @@ inline actors::step_spawner gated_step(std::shared_ptr<gate> g) {
             g->cv.notify_all();
           },
           [=](release_atom, bool ok, const std::string& text) {
-            actors::step_outcome o;
-            o.ok = ok;
-            if (ok)
-              o.summary = text;
-            else
-              o.error_message = text;
-            pending->deliver(o);
+            pending->deliver(outcome(ok, text));
             self->quit();
           },
           [=](crash_atom) { self->quit(caf::exit_reason::unhandled_exception); },
@@ -81,14 +82,8 @@ inline actors::step_spawner instant_step(bool ok, std::string text) {
       return {[=](actors::run_atom, const actors::step_context& ctx) {
         self->send(ctx.supervisor, actors::warn_atom::value, ctx.task_id,
                    std::string("instant step warning"));
-        actors::step_outcome o;
-        o.ok = ok;
-        if (ok)
-          o.summary = text;
-        else
-          o.error_message = text;
         self->quit();
-        return o;
+        return outcome(ok, text);
       }};
     });
   };
