@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the benchmarks and runs all three (durable appends, replay, GET /api/tasks/{id} under wrk),
+# then prints a summary. The figures and how to read them are in docs/performance.md.
+#
+# Usage: bench/run_all.sh [BUILD_DIR]        (default <repo>/build-bench; configured if missing)
+# Environment: JOBS (build parallelism, default 2), OCTOMIG_BENCH_DIR (temporary stores, default
+# /tmp), and whatever bench/http_bench.sh reads (DURATION, ROUNDS, OCTOMIG_THREADS_LIST).
+# Extra arguments for the two C++ benchmarks: APPEND_ARGS, REPLAY_ARGS.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+JOBS=${JOBS:-2}
+LOG=$(mktemp -d "${OCTOMIG_BENCH_DIR:-/tmp}/octomig-bench-logs-XXXXXX")
+
+if [[ ! -f $BUILD/build.ninja && ! -f $BUILD/Makefile ]]; then
+  gen=()
+  command -v ninja >/dev/null && gen=(-G Ninja)
+  cmake -S "$ROOT" -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DOCTOMIG_TESTS=OFF -DOCTOMIG_BENCH=ON
+fi
+cmake --build "$BUILD" -j"$JOBS" --target octomigd octomig_bench_append octomig_bench_replay octomig_bench_seed_task
+
+echo "== machine"
+echo "cores: $(nproc); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "disk of the temporary stores: $(df -h "${OCTOMIG_BENCH_DIR:-/tmp}" | awk 'NR == 2 {print $1 " on " $6 ", " $2 " size, " $4 " free"}')"
+
+echo "== durable appends"
+# shellcheck disable=SC2086
+"$BUILD/bench/octomig_bench_append" ${APPEND_ARGS:-} | tee "$LOG/append.txt"
+echo "== replay"
+# shellcheck disable=SC2086
+"$BUILD/bench/octomig_bench_replay" ${REPLAY_ARGS:-} | tee "$LOG/replay.txt"
+echo "== GET /api/tasks/{id} under wrk"
+"$ROOT/bench/http_bench.sh" "$BUILD" | tee "$LOG/http.txt"
+
+echo
+echo "== summary (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+grep -h -E '^(RESULT|GOAL) ' "$LOG/append.txt" "$LOG/replay.txt" "$LOG/http.txt"
+echo "(full output in $LOG)"
