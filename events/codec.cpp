@@ -61,7 +61,8 @@ constexpr std::uint8_t log_line_format = 1;
 
 // Reads from a string_view without copying it.
 struct view_buf : std::streambuf {
-  explicit view_buf(std::string_view v) {
+  explicit view_buf(std::string_view v) { reset(v); }
+  void reset(std::string_view v) {
     char* p = const_cast<char*>(v.data());
     setg(p, p, p + v.size());
   }
@@ -98,18 +99,23 @@ bool read_body_with_tag(cereal::PortableBinaryInputArchive& in, std::uint16_t ta
 error corrupt(const std::string& what) { return make_error(errc::corruption, what); }
 
 // Runs a decoder over bytes; any cereal or allocation failure, or bytes left over, is corruption.
-template <class T, class F>
-result<T> decode_with(std::string_view bytes, const std::string& what, F&& read) {
-  view_buf buf(bytes);
-  std::istream is(&buf);
+// what() names the record for the error message; it is called only on failure (hot path).
+template <class T, class W, class F>
+result<T> decode_with(std::string_view bytes, W&& what, F&& read) {
+  // One stream per thread, re-pointed at each record: constructing a std::istream costs more
+  // than decoding a typical event (locale set-up).
+  thread_local view_buf buf({});
+  thread_local std::istream is(&buf);
+  buf.reset(bytes);
+  is.clear();
   try {
     cereal::PortableBinaryInputArchive in(is);
     T value{};
-    if (auto err = read(in, value); !err.empty()) return corrupt(what + ": " + err);
-    if (buf.remaining() != 0) return corrupt(what + ": trailing bytes");
+    if (auto err = read(in, value); !err.empty()) return corrupt(what() + ": " + err);
+    if (buf.remaining() != 0) return corrupt(what() + ": trailing bytes");
     return value;
   } catch (const std::exception&) {
-    return corrupt(what + ": truncated or malformed");
+    return corrupt(what() + ": truncated or malformed");
   }
 }
 
@@ -130,7 +136,7 @@ std::string encode(const envelope& e) {
 }
 
 result<envelope> decode(std::uint64_t position, std::string_view bytes) {
-  return decode_with<envelope>(bytes, "event at position " + std::to_string(position),
+  return decode_with<envelope>(bytes, [position] { return "event at position " + std::to_string(position); },
                                [&](cereal::PortableBinaryInputArchive& in, envelope& e) -> std::string {
                                  std::uint8_t format = 0;
                                  in(format);
@@ -155,7 +161,7 @@ std::string encode_body(const event_body& b) {
 }
 
 result<event_body> decode_body(std::string_view bytes) {
-  return decode_with<event_body>(bytes, "event body",
+  return decode_with<event_body>(bytes, [] { return std::string("event body"); },
                                  [&](cereal::PortableBinaryInputArchive& in, event_body& b) -> std::string {
                                    std::uint16_t tag = 0;
                                    in(tag);
@@ -180,7 +186,7 @@ std::string encode(const task_state& s) {
 }
 
 result<task_state> decode_task_state(std::string_view bytes) {
-  return decode_with<task_state>(bytes, "task state",
+  return decode_with<task_state>(bytes, [] { return std::string("task state"); },
                                  [&](cereal::PortableBinaryInputArchive& in, task_state& t) -> std::string {
                                    std::uint8_t format = 0, state = 0;
                                    in(format);
@@ -208,7 +214,7 @@ std::string encode(const log_line& l) {
 }
 
 result<log_line> decode_log_line(std::string_view bytes) {
-  return decode_with<log_line>(bytes, "log line",
+  return decode_with<log_line>(bytes, [] { return std::string("log line"); },
                                [&](cereal::PortableBinaryInputArchive& in, log_line& l) -> std::string {
                                  std::uint8_t format = 0;
                                  in(format);

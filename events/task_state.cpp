@@ -84,8 +84,14 @@ task_state apply(task_state s, const envelope& e) {
              e.body);
   s.version = e.stream_version;
   s.last_updated = at;
-  if (log_line_for(e)) ++s.log_line_count;
+  if (has_log_line(e.body)) ++s.log_line_count;
   return s;
+}
+
+bool has_log_line(const event_body& b) {
+  return !(std::holds_alternative<task_recorded>(b) || std::holds_alternative<maintenance_entered>(b) ||
+           std::holds_alternative<maintenance_left>(b) || std::holds_alternative<api_key_created>(b) ||
+           std::holds_alternative<api_key_revoked>(b));
 }
 
 std::optional<log_line> log_line_for(const envelope& e) {

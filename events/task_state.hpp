@@ -44,6 +44,9 @@ struct log_line {
 // The log line an event adds to its task's log, if any.
 std::optional<log_line> log_line_for(const envelope& e);
 
+// Whether log_line_for(e) has a line, without building it (the fold's hot path).
+bool has_log_line(const event_body& b);
+
 //   Queued --task_started--> Executing --task_succeeded--> Success
 //     |                        |  \--task_failed / task_interrupted--> Failed
 //     |                        |  \--task_timed_out--------------------> TimedOut

@@ -23,7 +23,8 @@ void projector::apply(const events::envelope& e) {
   checkpoint = e.position;
   if (events::is_task_stream(e.stream)) {
     auto& t = task(e.stream);
-    if (auto line = events::log_line_for(e)) log_lines[keys::log_line(e.stream, t.log_line_count)] = *line;
+    if (auto line = events::log_line_for(e))
+      log_lines.emplace_back(keys::log_line(e.stream, t.log_line_count), std::move(*line));
     t = events::apply(std::move(t), e);
     highest_task_number = std::max(highest_task_number, task_number(e.stream));
     return;

@@ -5,9 +5,12 @@
 
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "events/task_state.hpp"
 #include "storage/store.hpp"
@@ -29,8 +32,9 @@ class projector {
   void apply(const events::envelope& e);
 
   // Rows touched so far. A nullopt api key means "delete the row".
-  std::map<std::string, events::task_state> tasks;
-  std::map<std::string, events::log_line> log_lines;  // key: keys::log_line(task, line)
+  std::unordered_map<std::string, events::task_state> tasks;
+  // In the order the events produced them; each key (keys::log_line(task, line)) appears once.
+  std::vector<std::pair<std::string, events::log_line>> log_lines;
   std::optional<maintenance_state> maintenance;
   std::map<std::string, std::optional<api_key_record>> api_keys_by_name;
   // Hashes of every key these events revoked: deleted before the puts, so a name revoked and

@@ -44,6 +44,8 @@ std::uint64_t task_number(const std::string& id) {
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
+store::impl& store::internals() const { return *impl_; }
+
 result<std::unique_ptr<store>> store::open(const options& opts) {
   auto p = std::make_unique<impl>();
   p->opts = opts;
@@ -167,6 +169,8 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
     return out;
   }
   for (auto& [stream, v] : pending_versions) d.versions[stream] = v;
+  if (d.task_cache.size() + proj.tasks.size() > impl::task_cache_limit) d.task_cache.clear();
+  for (auto& [id, t] : proj.tasks) d.task_cache[id] = std::move(t);
   d.next_position = position;
   d.last_position = position - 1;
   appended_ += written;
@@ -480,6 +484,7 @@ result<std::uint64_t> store::rebuild_projections() {
   auto s = d.db->Write(wo, &batch);
   if (!s.ok()) return io(s, "cannot write the rebuilt projections");
   d.versions.clear();
+  d.task_cache.clear();
   return r->events;
 }
 

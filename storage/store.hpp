@@ -136,6 +136,10 @@ class store {
   result<std::uint64_t> rebuild_projections();
 
   struct impl;
+  // The RocksDB handles, for the storage files that keep other read models in the same database
+  // (packages.cpp). impl is only defined in storage/store_impl.hpp, which nothing outside
+  // storage/ may include, so this gives other modules nothing they can use.
+  impl& internals() const;
 
  private:
   explicit store(std::unique_ptr<impl> p);

@@ -115,9 +115,17 @@ struct store::impl {
     return v ? keys::get_u64(*v) : 0;
   }
 
+  // Task rows recently written by append, so that a busy stream is not re-read and re-decoded
+  // on every batch. Guarded by write_mu; write-through; dropped whole when it grows too big.
+  std::unordered_map<std::string, events::task_state> task_cache;
+  static constexpr std::size_t task_cache_limit = 4096;
+
   projector::base live_base() const {
     return projector::base{
-        [this](const std::string& id) { return stored_task(id); },
+        [this](const std::string& id) -> std::optional<events::task_state> {
+          if (auto it = task_cache.find(id); it != task_cache.end()) return it->second;
+          return stored_task(id);
+        },
         [this] { return stored_maintenance(); },
         [this](const std::string& name) { return stored_key_by_name(name); },
         [this] { return stored_task_counter(); },

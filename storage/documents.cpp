@@ -1,0 +1,637 @@
+// The document store on RocksDB: staging a change (documents, name index, counters) as a plan,
+// checking it against the schema table, and writing it in one synced WriteBatch.
+#include "storage/documents.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "migration/schema.hpp"
+#include "storage/data_dir.hpp"
+#include "storage/keys.hpp"
+#include "storage/store_impl.hpp"
+
+namespace octomig::storage {
+namespace {
+
+namespace mig = octomig::migration;
+using schema = mig::collection_schema;
+
+// documents: space \0 collection \0 id
+std::string doc_prefix(const std::string& space, const std::string& collection) {
+  return keys::prefix(space) + keys::prefix(collection);
+}
+std::string doc_key(const std::string& space, const std::string& collection,
+                    const std::string& id) {
+  return doc_prefix(space, collection) + id;
+}
+// names: space \0 collection \0 owner \0 lower-case name
+std::string name_key(const std::string& space, const std::string& collection,
+                     const std::string& owner, const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return doc_prefix(space, collection) + keys::prefix(owner) + lower;
+}
+std::string counter_key(const std::string& collection) {
+  return "counter/" + collection;
+}
+
+bool icontains(const std::string& hay, const std::string& needle) {
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+bool iequal(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && icontains(a, b);
+}
+
+// Ids sort by their trailing number, so Projects-2 comes before Projects-10.
+std::pair<std::uint64_t, std::string> id_order(const std::string& id) {
+  std::size_t i = id.size();
+  while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9') --i;
+  std::uint64_t n = 0;
+  for (std::size_t j = i; j < id.size() && j < i + 18; ++j)
+    n = n * 10 + static_cast<std::uint64_t>(id[j] - '0');
+  return {n, id};
+}
+
+std::string str_field(const json::object& o, const char* f) {
+  auto* v = o.if_contains(f);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+error problems_error(const std::vector<std::string>& problems) {
+  std::string msg;
+  for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;
+  return make_error(errc::invalid_argument, msg);
+}
+
+// "Project 'Web' (Projects-1)" or "DeploymentProcess deploymentprocess-Projects-1".
+std::string describe(const schema& s, const std::string& id, const json::object& doc) {
+  auto name = mig::name_of(s, doc);
+  return name.empty() ? s.item_type + " " + id : s.item_type + " '" + name + "' (" + id + ")";
+}
+
+bool is_sealed(const json::value& v) {
+  return v.is_object() && v.as_object().size() == 1 && v.as_object().contains("Sealed");
+}
+
+// The stored document as the API shows it: Id and SpaceId first, everything else in stored order.
+json::object ordered(json::object doc) {
+  json::object out;
+  for (const char* f : {"Id", "SpaceId"})
+    if (auto* v = doc.if_contains(f)) out[f] = *v;
+  for (auto& kv : doc)
+    if (kv.key() != "Id" && kv.key() != "SpaceId") out[kv.key()] = std::move(kv.value());
+  return out;
+}
+
+}  // namespace
+
+struct documents::impl {
+  store::impl& db;
+  unsigned char key[crypto_secretbox_KEYBYTES];
+  std::mutex write_mu;  // held from the first check of a write to its WriteBatch
+
+  impl(store& st, const std::string& master_key) : db(st.internals()) {
+    // A key of its own, derived from the master key, so that sealing documents and hashing API
+    // keys never use the same key for two purposes.
+    static const char context[] = "octomig/documents/seal/v1";
+    crypto_generichash(
+        key, sizeof key, reinterpret_cast<const unsigned char*>(context), sizeof context - 1,
+        reinterpret_cast<const unsigned char*>(master_key.data()), master_key.size());
+  }
+  ~impl() { sodium_memzero(key, sizeof key); }
+
+  // ---- sealing ----
+
+  json::value seal(const std::string& plain) const {
+    std::string box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size(), '\0');
+    auto* out = reinterpret_cast<unsigned char*>(box.data());
+    randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES,
+                          reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), out,
+                          key);
+    std::string b64(sodium_base64_ENCODED_LEN(box.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(b64.data(), b64.size(), out, box.size(), sodium_base64_VARIANT_ORIGINAL);
+    b64.resize(b64.size() - 1);  // the terminating NUL
+    return json::object{{"Sealed", b64}};
+  }
+
+  std::optional<std::string> open(const json::value& sealed) const {
+    if (!is_sealed(sealed) || !sealed.as_object().at("Sealed").is_string()) return std::nullopt;
+    auto b64 = sealed.as_object().at("Sealed").get_string();
+    std::string box(b64.size(), '\0');
+    std::size_t len = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(box.data()), box.size(), b64.data(),
+                          b64.size(), nullptr, &len, nullptr,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+      return std::nullopt;
+    const auto* in = reinterpret_cast<const unsigned char*>(box.data());
+    std::string plain(len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
+    if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
+                                   in + crypto_secretbox_NONCEBYTES,
+                                   len - crypto_secretbox_NONCEBYTES, in, key) != 0)
+      return std::nullopt;
+    return plain;
+  }
+
+  // Replaces every sensitive value of an incoming document by its sealed form. A property sent as
+  // {"HasValue":true,"NewValue":null}, or a sensitive variable sent with "Value": null, keeps the
+  // secret the stored document (old) has at the same place.
+  void seal_incoming(const schema& s, json::value& doc, const json::value* old) const {
+    std::map<std::string, json::value> kept;
+    if (old)
+      for (const auto& p : mig::sensitive_paths(s, *old))
+        if (auto* v = mig::find_pointer(*old, p.pointer); v && is_sealed(*v))
+          kept[p.stable_key] = *v;
+    auto previous = [&](const std::string& stable) -> json::value {
+      auto it = kept.find(stable);
+      return it == kept.end() ? json::value(nullptr) : it->second;
+    };
+    for (const auto& p : mig::sensitive_paths(s, doc)) {
+      json::value* v = mig::find_pointer(doc, p.pointer);
+      if (!v) continue;
+      json::value next = nullptr;
+      if (p.style == mig::sensitive_style::property) {
+        if (v->is_string()) {
+          if (!v->get_string().empty()) next = seal(std::string(v->get_string()));
+        } else if (v->is_object()) {
+          const auto& o = v->as_object();
+          auto* nv = o.if_contains("NewValue");
+          auto* has = o.if_contains("HasValue");
+          if (nv && nv->is_string())
+            next = seal(std::string(nv->get_string()));
+          else if (has && has->is_bool() && has->get_bool())
+            next = previous(p.stable_key);
+        }
+      } else {
+        if (v->is_string())
+          next = seal(std::string(v->get_string()));
+        else if (v->is_null())
+          next = previous(p.stable_key);
+        else
+          next = seal(json::serialize(*v));
+      }
+      *v = std::move(next);
+    }
+  }
+
+  // The API's view: {"HasValue":..,"NewValue":null} for properties, null for variables.
+  json::object redact(const schema& s, json::object stored) const {
+    json::value doc(std::move(stored));
+    for (const auto& p : mig::sensitive_paths(s, doc)) {
+      json::value* v = mig::find_pointer(doc, p.pointer);
+      if (!v) continue;
+      if (p.style == mig::sensitive_style::property)
+        *v = json::object{{"HasValue", is_sealed(*v)}, {"NewValue", nullptr}};
+      else
+        *v = nullptr;
+    }
+    return ordered(std::move(doc.as_object()));
+  }
+
+  json::object reveal(const schema& s, json::object stored) const {
+    json::value doc(std::move(stored));
+    for (const auto& p : mig::sensitive_paths(s, doc)) {
+      json::value* v = mig::find_pointer(doc, p.pointer);
+      if (!v) continue;
+      auto plain = open(*v);
+      if (p.style == mig::sensitive_style::property)
+        *v = json::object{{"HasValue", plain.has_value()},
+                          {"NewValue", plain ? json::value(*plain) : json::value(nullptr)}};
+      else
+        *v = plain ? json::value(*plain) : json::value(nullptr);
+    }
+    return ordered(std::move(doc.as_object()));
+  }
+
+  // ---- raw reads ----
+
+  std::optional<json::object> load(const std::string& space, const std::string& collection,
+                                   const std::string& id) const {
+    auto text = db.get(cf_documents, doc_key(space, collection, id));
+    if (!text) return std::nullopt;
+    json::error_code ec;
+    auto v = json::parse(*text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+  }
+
+  // Every stored document of a collection in a space, in id order.
+  result<std::vector<std::pair<std::string, json::object>>> scan(
+      const std::string& space, const std::string& collection) const {
+    std::vector<std::pair<std::string, json::object>> out;
+    auto prefix = doc_prefix(space, collection);
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      auto k = it->key().ToStringView();
+      json::error_code ec;
+      auto v = json::parse(it->value().ToStringView(), ec);
+      if (ec || !v.is_object())
+        return make_error(errc::corruption, "the stored document " +
+                                                std::string(k.substr(prefix.size())) + " of " +
+                                                collection + " is not a JSON object");
+      out.emplace_back(std::string(k.substr(prefix.size())), std::move(v.as_object()));
+    }
+    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return id_order(a.first) < id_order(b.first); });
+    return out;
+  }
+
+  // ---- staging a write ----
+
+  struct staged {
+    const schema* s;
+    std::string id;
+    json::object doc;                 // as it will be stored (sealed)
+    std::optional<json::object> old;  // the stored document it replaces
+  };
+  struct plan {
+    std::string space;
+    std::map<std::string, std::uint64_t> counters;  // collection -> highest id number after
+    std::vector<staged> puts;
+    std::vector<staged> deletes;
+    std::vector<std::string> problems;
+  };
+
+  std::uint64_t stored_counter(const std::string& collection) const {
+    auto v = db.get(cf_meta, counter_key(collection));
+    return v ? keys::get_u64(*v) : 0;
+  }
+
+  std::string next_id(plan& p, const schema& s) const {
+    auto it = p.counters.find(s.name);
+    std::uint64_t n = (it == p.counters.end() ? stored_counter(s.name) : it->second) + 1;
+    p.counters[s.name] = n;
+    return s.id_prefix + "-" + std::to_string(n);
+  }
+
+  bool exists(const plan& p, const std::string& collection, const std::string& id) const {
+    for (const auto& d : p.deletes)
+      if (d.s->name == collection && d.id == id) return false;
+    for (const auto& d : p.puts)
+      if (d.s->name == collection && d.id == id) return true;
+    return db.get(cf_documents, doc_key(p.space, collection, id)).has_value();
+  }
+
+  // The body as it will be stored: defaults, element ids, slug, checks, sealed secrets.
+  json::object prepare(plan& p, const schema& s, json::object body, const json::object* old) const {
+    body.erase("Links");
+    body = mig::with_defaults(s, std::move(body));
+    if (s.slug) {
+      auto* slug = body.if_contains("Slug");
+      if (!slug || !slug->is_string() || slug->get_string().empty())
+        body["Slug"] = mig::slugify(mig::name_of(s, body));
+    }
+    for (auto& problem : mig::validate(s, body)) p.problems.push_back(std::move(problem));
+    json::value doc(std::move(body));
+    mig::assign_element_ids(s, doc, [] { return new_uuid(); });
+    json::value old_value = old ? json::value(*old) : json::value(nullptr);
+    seal_incoming(s, doc, old ? &old_value : nullptr);
+    // A required secret (a certificate's data) must hold a value once the keep rules applied.
+    for (const auto& f : s.fields) {
+      if (!f.required) continue;
+      bool secret = std::any_of(s.sensitive.begin(), s.sensitive.end(),
+                                [&](const auto& r) { return r.pointer == f.pointer; });
+      auto* v = mig::find_pointer(doc, f.pointer);
+      if (secret && v && v->is_null())
+        p.problems.push_back("The " + f.pointer.substr(1) + " field is required.");
+    }
+    return std::move(doc.as_object());
+  }
+
+  // Stages a new document and the side documents its collection creates with it; returns its id.
+  std::string stage_create(plan& p, const schema& s, json::object body) const {
+    if (!s.stored) {
+      p.problems.push_back(s.name + " are not documents and cannot be created here.");
+      return {};
+    }
+    body.erase("Id");
+    body["SpaceId"] = p.space;
+    auto doc = prepare(p, s, std::move(body), nullptr);
+    auto owner = mig::owner_of(s, doc);
+    std::string id;
+    if (s.ids == mig::id_style::from_owner) {
+      if (owner.empty()) return {};  // validate() reported the missing owner field
+      id = mig::id_for_owner(s, owner);
+      if (exists(p, s.name, id))
+        p.problems.push_back(owner + " already has its " + s.item_type + " (" + id + ").");
+    } else {
+      id = next_id(p, s);
+    }
+    check_owner(p, s, doc);
+    doc["Id"] = id;
+    std::size_t index = p.puts.size();
+    p.puts.push_back({&s, id, std::move(doc), std::nullopt});
+    for (const auto& side : s.creates) {
+      const schema* ss = mig::find_collection(side.collection);
+      if (!ss) continue;
+      json::error_code ec;
+      auto parsed = json::parse(side.template_json, ec);  // constant; a test parses every one
+      if (ec || !parsed.is_object()) continue;
+      auto tpl = std::move(parsed.as_object());
+      tpl[ss->owner_field.substr(1)] = id;
+      auto side_id = stage_create(p, *ss, std::move(tpl));
+      if (!side.link_field.empty()) p.puts[index].doc[side.link_field.substr(1)] = side_id;
+    }
+    return id;
+  }
+
+  void check_owner(plan& p, const schema& s, const json::object& doc) const {
+    auto owner = mig::owner_of(s, doc);
+    if (s.owner_field.empty() || owner.empty()) return;
+    const schema* os = mig::collection_of_id(owner);
+    if (!os || std::find(s.owner_collections.begin(), s.owner_collections.end(), os->name) ==
+                   s.owner_collections.end())
+      return;  // validate() reported the wrong shape
+    if (!exists(p, os->name, owner))
+      p.problems.push_back("The " + s.owner_field.substr(1) + " " + owner + " does not exist.");
+  }
+
+  void check_names(plan& p) const {
+    std::map<std::string, std::string> taken;  // name key -> id, within this plan
+    for (const auto& d : p.puts) {
+      if (d.s->uniqueness == mig::name_scope::none) continue;
+      auto name = mig::name_of(*d.s, d.doc);
+      if (name.empty()) continue;
+      auto owner = d.s->uniqueness == mig::name_scope::owner ? mig::owner_of(*d.s, d.doc) : "";
+      auto k = name_key(p.space, d.s->name, owner, name);
+      auto holder = taken.count(k) ? std::optional<std::string>(taken[k]) : db.get(cf_names, k);
+      if (holder && *holder != d.id) {
+        std::string where = owner.empty() ? "" : " in " + owner;
+        const char* article =
+            std::string("AEIOU").find(d.s->item_type[0]) == std::string::npos ? "A " : "An ";
+        p.problems.push_back(article + d.s->item_type + " with the name '" + name +
+                             "' already exists" + where + ". Please choose a different name.");
+      }
+      taken[k] = d.id;
+    }
+  }
+
+  void check_references(plan& p) const {
+    for (const auto& d : p.puts) {
+      for (const auto& r : mig::references(*d.s, json::value(d.doc))) {
+        const schema* ts = mig::find_collection(r.target);
+        if (!ts) continue;
+        if (mig::is_builtin_id(*ts, r.id)) continue;
+        // History tasks live in the task projection; their existence is checked by the importer
+        // and the seeder that record them. Here only the shape is checked.
+        if (!ts->stored) {
+          if (!mig::id_has_shape(*ts, r.id))
+            p.problems.push_back("The value " + r.id + " at " + r.pointer + " is not a " +
+                                 ts->item_type + " id.");
+          continue;
+        }
+        if (!mig::id_has_shape(*ts, r.id) || !exists(p, ts->name, r.id))
+          p.problems.push_back("The " + ts->item_type + " " + r.id + " referenced at " + r.pointer +
+                               " does not exist.");
+      }
+    }
+  }
+
+  // The document and everything owned by it, transitively (a project's channels, process,
+  // variables and releases, and the releases' deployments).
+  status collect_cascade(plan& p, const schema& s, const std::string& id, json::object doc) const {
+    p.deletes.push_back({&s, id, {}, std::move(doc)});
+    for (const auto& child : mig::collections()) {
+      if (!child.stored || std::find(child.owner_collections.begin(), child.owner_collections.end(),
+                                     s.name) == child.owner_collections.end())
+        continue;
+      auto docs = scan(p.space, child.name);
+      if (!docs) return docs.err();
+      for (auto& [cid, cdoc] : *docs)
+        if (mig::owner_of(child, cdoc) == id)
+          if (auto st = collect_cascade(p, child, cid, std::move(cdoc)); !st) return st;
+    }
+    return ok_status();
+  }
+
+  // Documents outside the cascade that still refer to something in it. This scans every
+  // collection that can refer to a deleted collection: simple and correct; a reverse index in
+  // its own column family replaces it when instances get large.
+  status check_referrers(plan& p) const {
+    std::set<std::pair<std::string, std::string>> doomed;
+    for (const auto& d : p.deletes) doomed.insert({d.s->name, d.id});
+    for (const auto& s : mig::collections()) {
+      if (!s.stored) continue;
+      bool may_refer = std::any_of(s.references.begin(), s.references.end(), [&](const auto& r) {
+        return std::any_of(p.deletes.begin(), p.deletes.end(),
+                           [&](const staged& d) { return d.s->name == r.target; });
+      });
+      if (!may_refer) continue;
+      auto docs = scan(p.space, s.name);
+      if (!docs) return docs.err();
+      for (const auto& [rid, rdoc] : *docs) {
+        if (doomed.count({s.name, rid})) continue;
+        for (const auto& r : mig::references(s, json::value(rdoc))) {
+          if (!doomed.count({r.target, r.id})) continue;
+          p.problems.push_back(r.id + " is still used by " + describe(s, rid, rdoc) + " at " +
+                               r.pointer + ". Remove that use first.");
+        }
+      }
+    }
+    return ok_status();
+  }
+
+  status commit(const plan& p) {
+    rocksdb::WriteBatch b;
+    for (const auto& d : p.deletes) {
+      b.Delete(db.h(cf_documents), doc_key(p.space, d.s->name, d.id));
+      if (d.old) delete_name(b, p.space, *d.s, *d.old);
+    }
+    for (const auto& d : p.puts) {
+      if (d.old) delete_name(b, p.space, *d.s, *d.old);
+      b.Put(db.h(cf_documents), doc_key(p.space, d.s->name, d.id), json::serialize(d.doc));
+    }
+    // Names after every delete, so a rename within one plan keeps the new entry.
+    for (const auto& d : p.puts) {
+      if (d.s->uniqueness == mig::name_scope::none) continue;
+      auto name = mig::name_of(*d.s, d.doc);
+      if (name.empty()) continue;
+      auto owner = d.s->uniqueness == mig::name_scope::owner ? mig::owner_of(*d.s, d.doc) : "";
+      b.Put(db.h(cf_names), name_key(p.space, d.s->name, owner, name), d.id);
+    }
+    for (const auto& [collection, n] : p.counters) {
+      std::string v;
+      keys::put_u64(v, n);
+      b.Put(db.h(cf_meta), counter_key(collection), v);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = db.opts.sync;
+    auto s = db.db->Write(wo, &b);
+    if (!s.ok()) return io(s, "cannot write documents");
+    return ok_status();
+  }
+
+  void delete_name(rocksdb::WriteBatch& b, const std::string& space, const schema& s,
+                   const json::object& doc) {
+    if (s.uniqueness == mig::name_scope::none) return;
+    auto name = mig::name_of(s, doc);
+    if (name.empty()) return;
+    auto owner = s.uniqueness == mig::name_scope::owner ? mig::owner_of(s, doc) : "";
+    b.Delete(db.h(cf_names), name_key(space, s.name, owner, name));
+  }
+};
+
+documents::documents(store& st, const std::string& master_key)
+    : impl_(std::make_unique<impl>(st, master_key)) {}
+documents::~documents() = default;
+
+result<json::object> documents::execute(const document_command& cmd) {
+  const schema* s = mig::find_collection(cmd.collection);
+  if (!s || !s->stored)
+    return make_error(errc::not_found, "There is no collection " + cmd.collection + ".");
+  if (impl_->db.opts.mode != open_mode::read_write)
+    return make_error(errc::invalid_argument, "the store is open read-only");
+
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  impl::plan p;
+  p.space = cmd.space_id;
+  std::string id = cmd.id;
+  switch (cmd.op) {
+    case document_op::create:
+      id = impl_->stage_create(p, *s, cmd.body);
+      break;
+    case document_op::replace: {
+      auto old = impl_->load(p.space, s->name, id);
+      if (!old) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+      json::object body = cmd.body;
+      body["Id"] = id;
+      body["SpaceId"] = p.space;
+      // Owners never change, and the links to side documents are the server's to keep.
+      if (!s->owner_field.empty())
+        body[s->owner_field.substr(1)] = (*old)[s->owner_field.substr(1)];
+      for (const auto& side : s->creates)
+        if (!side.link_field.empty())
+          if (auto* v = old->if_contains(side.link_field.substr(1)))
+            body[side.link_field.substr(1)] = *v;
+      auto doc = impl_->prepare(p, *s, std::move(body), &*old);
+      p.puts.push_back({s, id, std::move(doc), std::move(*old)});
+      break;
+    }
+    case document_op::remove: {
+      auto old = impl_->load(p.space, s->name, id);
+      if (!old) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+      if (s->one_per_owner)
+        return problems_error({s->item_type + " " + id + " belongs to " + mig::owner_of(*s, *old) +
+                               " and is deleted with it."});
+      if (auto st = impl_->collect_cascade(p, *s, id, *old); !st) return st.err();
+      if (auto st = impl_->check_referrers(p); !st) return st.err();
+      if (!p.problems.empty()) return problems_error(p.problems);
+      if (auto st = impl_->commit(p); !st) return st.err();
+      return impl_->redact(*s, std::move(*old));
+    }
+  }
+  impl_->check_names(p);
+  impl_->check_references(p);
+  if (!p.problems.empty()) {
+    std::sort(p.problems.begin(), p.problems.end());
+    p.problems.erase(std::unique(p.problems.begin(), p.problems.end()), p.problems.end());
+    return problems_error(p.problems);
+  }
+  if (auto st = impl_->commit(p); !st) return st.err();
+  for (auto& d : p.puts)
+    if (d.s == s && d.id == id) return impl_->redact(*s, std::move(d.doc));
+  return make_error(errc::io_error, "the written document is missing from its own plan");
+}
+
+result<json::object> documents::create(const std::string& space, const std::string& collection,
+                                       json::object body) {
+  return execute({document_op::create, space, collection, {}, std::move(body)});
+}
+
+result<json::object> documents::replace(const std::string& space, const std::string& collection,
+                                        const std::string& id, json::object body) {
+  return execute({document_op::replace, space, collection, id, std::move(body)});
+}
+
+result<json::object> documents::remove(const std::string& space, const std::string& collection,
+                                       const std::string& id) {
+  return execute({document_op::remove, space, collection, id, {}});
+}
+
+result<json::object> documents::get(const std::string& space, const std::string& collection,
+                                    const std::string& id) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto doc = impl_->load(space, s->name, id);
+  if (!doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+  return impl_->redact(*s, std::move(*doc));
+}
+
+result<json::object> documents::get_revealed(const std::string& space,
+                                             const std::string& collection,
+                                             const std::string& id) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto doc = impl_->load(space, s->name, id);
+  if (!doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+  return impl_->reveal(*s, std::move(*doc));
+}
+
+result<std::vector<json::object>> documents::list(const std::string& space,
+                                                  const std::string& collection,
+                                                  const document_query& q) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto all = impl_->scan(space, s->name);
+  if (!all) return all.err();
+  std::vector<json::object> out;
+  for (auto& [id, doc] : *all) {
+    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
+    if (!q.owner_id.empty() && mig::owner_of(*s, doc) != q.owner_id) continue;
+    // An unnamed collection ignores name filters, as clients send them from generic templates.
+    auto name = mig::name_of(*s, doc);
+    if (!s->name_field.empty()) {
+      if (!q.name.empty() && !iequal(name, q.name)) continue;
+      if (!q.partial_name.empty() && !icontains(name, q.partial_name)) continue;
+    }
+    out.push_back(impl_->redact(*s, std::move(doc)));
+  }
+  return out;
+}
+
+result<json::object> documents::find_by_name(const std::string& space,
+                                             const std::string& collection,
+                                             const std::string& owner_id,
+                                             const std::string& name) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto id = impl_->db.get(cf_names, name_key(space, s->name, owner_id, name));
+  if (!id)
+    return make_error(errc::not_found, "There is no " + s->item_type + " named '" + name + "'.");
+  return get(space, collection, *id);
+}
+
+result<json::object> documents::find_by_slug(const std::string& space,
+                                             const std::string& collection,
+                                             const std::string& slug) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto all = impl_->scan(space, s->name);
+  if (!all) return all.err();
+  for (auto& [id, doc] : *all)
+    if (str_field(doc, "Slug") == slug) return impl_->redact(*s, std::move(doc));
+  return make_error(errc::not_found,
+                    "There is no " + s->item_type + " with the slug " + slug + ".");
+}
+
+}  // namespace octomig::storage

@@ -1,0 +1,89 @@
+// The document store: an instance's resources (projects, environments, ...) in the `documents` and
+// `names` column families, driven by the schema table of migration/. Sensitive values are sealed
+// with a key derived from the master key and are never handed out in plaintext by the API reads.
+//
+// Every write goes through execute(): the documents it changes, the name index and the id
+// counters go into ONE synced WriteBatch, under a mutex held from the checks to the write, so
+// names stay unique and counters never hand out an id twice. Keeping it one function means it
+// can move behind an actor (design §2: commands go through actors) as one change.
+#pragma once
+
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/error.hpp"
+#include "storage/store.hpp"
+
+namespace octomig::storage {
+
+namespace json = boost::json;
+
+struct document_query {
+  std::vector<std::string> ids;  // empty: any
+  std::string partial_name;      // case-insensitive substring of the name; empty: any
+  std::string name;              // case-insensitive whole name; empty: any
+  std::string owner_id;          // only the documents of this owner; empty: any
+};
+
+enum class document_op { create, replace, remove };
+
+struct document_command {
+  document_op op = document_op::create;
+  std::string space_id;
+  std::string collection;  // a collection name of the schema table ("Projects")
+  std::string id;          // replace and remove
+  json::object body;       // create and replace, as the client sent it
+};
+
+// Errors: errc::invalid_argument for everything the caller can fix (validation, a taken name, a
+// missing reference, a document still referenced); its message holds one problem per line, which
+// http/ turns into the Errors array. errc::not_found for an unknown document or collection.
+class documents {
+ public:
+  // REQUIRES: st outlives this object and is open read_write for writes; one documents object per
+  // open store does the writing (its mutex is what keeps names unique).
+  documents(store& st, const std::string& master_key);
+  ~documents();
+  documents(const documents&) = delete;
+  documents& operator=(const documents&) = delete;
+
+  // ---- the one write path ----
+
+  // Returns the document as the API shows it after the change (for remove: as it was).
+  result<json::object> execute(const document_command& cmd);
+
+  result<json::object> create(const std::string& space, const std::string& collection,
+                              json::object body);
+  result<json::object> replace(const std::string& space, const std::string& collection,
+                               const std::string& id, json::object body);
+  result<json::object> remove(const std::string& space, const std::string& collection,
+                              const std::string& id);
+
+  // ---- reads (thread-safe); sensitive values redacted as the API shows them ----
+
+  result<json::object> get(const std::string& space, const std::string& collection,
+                           const std::string& id) const;
+  // In id order (Projects-2 before Projects-10).
+  result<std::vector<json::object>> list(const std::string& space, const std::string& collection,
+                                         const document_query& q) const;
+  // By name within the collection's uniqueness scope (owner_id empty for space-unique names).
+  result<json::object> find_by_name(const std::string& space, const std::string& collection,
+                                    const std::string& owner_id, const std::string& name) const;
+  // By Slug; a scan of the collection (slugs are looked up rarely: GET by slug).
+  result<json::object> find_by_slug(const std::string& space, const std::string& collection,
+                                    const std::string& slug) const;
+
+  // The document with its sensitive values opened: {"HasValue":true,"NewValue":"plain"} and a
+  // variable's plain Value. Only for export, which re-seals them with the migration password.
+  result<json::object> get_revealed(const std::string& space, const std::string& collection,
+                                    const std::string& id) const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace octomig::storage

@@ -1,0 +1,407 @@
+// The built-in feed's files and index (see packages.hpp for the crash-safety contract).
+#include "storage/packages.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <regex>
+#include <set>
+
+#include "storage/keys.hpp"
+#include "storage/store_impl.hpp"
+
+namespace octomig::storage {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Serialises publish and delete: the existence check, the rename and the index write of one push
+// must not interleave with another push or delete of the same package. Each holds it for one
+// rename and one synced Put, so a single lock costs nothing measurable.
+std::mutex feed_mu;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && lower(s.substr(s.size() - suffix.size())) == suffix;
+}
+
+std::string index_key(const std::string& space, const std::string& package_id,
+                      const std::string& version) {
+  std::string k = space;
+  k.push_back('\0');
+  k += lower(package_id);
+  k.push_back('\0');
+  k += lower(version);
+  return k;
+}
+
+// Row encoding, version 1: a format byte, then every field in declaration order; strings as a
+// u32 length and bytes, numbers as u64, all big-endian. New fields go at the end.
+constexpr char record_format = 1;
+
+void put_str(std::string& out, const std::string& s) {
+  keys::put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out += s;
+}
+
+std::string encode(const package_record& r) {
+  std::string out(1, record_format);
+  for (const auto* s : {&r.space_id, &r.package_id, &r.version, &r.extension, &r.file_name,
+                        &r.sha1, &r.sha256, &r.title})
+    put_str(out, *s);
+  keys::put_u64(out, r.size_bytes);
+  keys::put_u64(out, static_cast<std::uint64_t>(r.published));
+  return out;
+}
+
+result<package_record> decode(std::string_view in) {
+  auto bad = [] { return make_error(errc::corruption, "a package index row cannot be decoded"); };
+  if (in.empty() || in[0] != record_format) return bad();
+  std::size_t pos = 1;
+  package_record r;
+  for (auto* s : {&r.space_id, &r.package_id, &r.version, &r.extension, &r.file_name, &r.sha1,
+                  &r.sha256, &r.title}) {
+    if (in.size() - pos < 4) return bad();
+    std::size_t n = keys::get_u32(in.substr(pos, 4));
+    pos += 4;
+    if (in.size() - pos < n) return bad();
+    s->assign(in.substr(pos, n));
+    pos += n;
+  }
+  if (in.size() - pos < 16) return bad();
+  r.size_bytes = keys::get_u64(in.substr(pos, 8));
+  r.published = static_cast<events::timestamp_us>(keys::get_u64(in.substr(pos + 8, 8)));
+  return r;
+}
+
+rocksdb::WriteOptions write_options(const store::impl& d) {
+  rocksdb::WriteOptions wo;
+  wo.sync = d.opts.sync;
+  return wo;
+}
+
+std::string hex(const unsigned char* p, unsigned n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+std::string random_suffix() {
+  static const bool ready = sodium_init() >= 0;
+  (void)ready;  // randombytes works without it; sodium_init only picks the best source
+  unsigned char b[8];
+  randombytes_buf(b, sizeof b);
+  return hex(b, sizeof b);
+}
+
+// Numeric-aware part comparison for SemVer pre-release identifiers.
+int compare_identifiers(const std::string& a, const std::string& b) {
+  auto numeric = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  bool na = numeric(a), nb = numeric(b);
+  if (na && nb) {
+    auto ta = a.substr(std::min(a.find_first_not_of('0'), a.size()));
+    auto tb = b.substr(std::min(b.find_first_not_of('0'), b.size()));
+    if (ta.size() != tb.size()) return ta.size() < tb.size() ? -1 : 1;
+    return ta.compare(tb) < 0 ? -1 : (ta == tb ? 0 : 1);
+  }
+  if (na != nb) return na ? -1 : 1;  // numeric identifiers sort first
+  auto la = lower(a), lb = lower(b);
+  return la < lb ? -1 : (la == lb ? 0 : 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& package_extensions() {
+  static const std::vector<std::string> list = {".tar.gz", ".tar.bz2", ".tar.xz", ".nupkg",
+                                                ".zip",    ".tgz",     ".tar",    ".jar",
+                                                ".war",    ".ear"};
+  return list;
+}
+
+result<package_identity> parse_package_file_name(const std::string& file_name) {
+  auto invalid = [&] {
+    return make_error(errc::invalid_argument,
+                      "The package file name '" + file_name +
+                          "' is not valid: expected <PackageId>.<Version><extension>, e.g. "
+                          "Foo.1.0.0.zip, with a SemVer version and one of the extensions .zip, "
+                          ".nupkg, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .jar, .war, .ear.");
+  };
+  // Octopus limits package ids to 100 characters; a name this long cannot hold a valid one
+  // anyway, and bounding it here also bounds the regex's backtracking.
+  if (file_name.size() > 255) return make_error(errc::too_large, "Package Name is too long.");
+  package_identity id;
+  std::string stem;
+  for (const auto& ext : package_extensions()) {
+    if (ends_with_ci(file_name, ext) && file_name.size() > ext.size()) {
+      id.extension = ext;
+      stem = file_name.substr(0, file_name.size() - ext.size());
+      break;
+    }
+  }
+  if (id.extension.empty()) return invalid();
+  // std::regex has no named groups; otherwise this is Octopus's PackageIdentity pattern.
+  static const std::regex pattern(
+      R"(^(\w+(?:[_.-]\w+)*?)\.(\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)$)");
+  std::smatch m;
+  if (!std::regex_match(stem, m, pattern)) return invalid();
+  id.package_id = m[1].str();
+  id.version = m[2].str();
+  if (id.package_id.size() > max_package_id_length)
+    return make_error(errc::too_large, "Package Name is too long.");
+  return id;
+}
+
+int compare_versions(const std::string& a, const std::string& b) {
+  auto strip_build = [](const std::string& v) { return v.substr(0, v.find('+')); };
+  auto va = strip_build(a), vb = strip_build(b);
+  auto da = va.find('-'), db = vb.find('-');
+  auto na = split(va.substr(0, da), '.'), nb = split(vb.substr(0, db), '.');
+  // NuGet: 1.0 == 1.0.0 == 1.0.0.0, so missing numeric parts count as 0.
+  while (na.size() < 4) na.push_back("0");
+  while (nb.size() < 4) nb.push_back("0");
+  for (std::size_t i = 0; i < 4; ++i)
+    if (int c = compare_identifiers(na[i], nb[i])) return c;
+  bool pa = da != std::string::npos, pb = db != std::string::npos;
+  if (pa != pb) return pa ? -1 : 1;  // 1.0.0-beta < 1.0.0
+  if (!pa) return 0;
+  auto xa = split(va.substr(da + 1), '.'), xb = split(vb.substr(db + 1), '.');
+  for (std::size_t i = 0; i < std::min(xa.size(), xb.size()); ++i)
+    if (int c = compare_identifiers(xa[i], xb[i])) return c;
+  return xa.size() == xb.size() ? 0 : (xa.size() < xb.size() ? -1 : 1);
+}
+
+result<std::vector<package_record>> list_packages(const store& st, const std::string& space_id) {
+  auto& d = st.internals();
+  std::string from = keys::prefix(space_id);
+  std::string to = keys::prefix_end(from);
+  rocksdb::Slice upper(to);  // must outlive the iterator
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.h(cf_packages)));
+  std::vector<package_record> out;
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    auto r = decode(it->value().ToStringView());
+    if (!r) return r.err();
+    out.push_back(std::move(r.value()));
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot list packages of " + space_id);
+  return out;
+}
+
+result<package_record> get_package(const store& st, const std::string& space_id,
+                                   const std::string& package_id, const std::string& version) {
+  auto& d = st.internals();
+  std::string v;
+  auto s = d.db->Get(rocksdb::ReadOptions(), d.h(cf_packages), index_key(space_id, package_id, version), &v);
+  if (s.IsNotFound())
+    return make_error(errc::not_found, "There is no package " + package_id + " " + version + ".");
+  if (!s.ok()) return io(s, "cannot read the package index");
+  return decode(v);
+}
+
+result<package_record> find_package(const store& st, const std::string& space_id,
+                                    const std::string& id_and_version) {
+  // A version may itself contain dots, and so may a package id: try each split, shortest id first
+  // as Octopus's lazy pattern does.
+  for (auto dot = id_and_version.find('.'); dot != std::string::npos;
+       dot = id_and_version.find('.', dot + 1)) {
+    auto r = get_package(st, space_id, id_and_version.substr(0, dot), id_and_version.substr(dot + 1));
+    if (r || r.err().code != errc::not_found) return r;
+  }
+  return make_error(errc::not_found, "There is no package " + id_and_version + ".");
+}
+
+status put_package(store& st, const package_record& rec) {
+  auto& d = st.internals();
+  auto s = d.db->Put(write_options(d), d.h(cf_packages),
+                     index_key(rec.space_id, rec.package_id, rec.version), encode(rec));
+  if (!s.ok()) return io(s, "cannot write the package index");
+  return ok_status();
+}
+
+fs::path package_path(const fs::path& feed_root, const package_record& rec) {
+  return feed_root / rec.space_id / rec.file_name;
+}
+
+fs::path incoming_dir(const fs::path& feed_root) { return feed_root / ".incoming"; }
+
+status delete_package(store& st, const fs::path& feed_root, const package_record& rec) {
+  std::lock_guard<std::mutex> lock(feed_mu);
+  auto& d = st.internals();
+  auto s = d.db->Delete(write_options(d), d.h(cf_packages),
+                        index_key(rec.space_id, rec.package_id, rec.version));
+  if (!s.ok()) return io(s, "cannot delete from the package index");
+  std::error_code ec;
+  fs::remove(package_path(feed_root, rec), ec);  // an orphan left here is swept at start-up
+  return ok_status();
+}
+
+// ---- package_writer ----
+
+struct package_writer::hashing {
+  EVP_MD_CTX* sha1 = EVP_MD_CTX_new();
+  EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
+  ~hashing() {
+    EVP_MD_CTX_free(sha1);
+    EVP_MD_CTX_free(sha256);
+  }
+};
+
+result<std::unique_ptr<package_writer>> package_writer::create(const fs::path& feed_root) {
+  std::unique_ptr<package_writer> w(new package_writer());
+  auto dir = incoming_dir(feed_root);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
+  w->h_ = std::make_unique<hashing>();
+  if (!w->h_->sha1 || !w->h_->sha256 || !EVP_DigestInit_ex(w->h_->sha1, EVP_sha1(), nullptr) ||
+      !EVP_DigestInit_ex(w->h_->sha256, EVP_sha256(), nullptr))
+    return make_error(errc::io_error, "cannot initialise SHA-1 and SHA-256");
+  auto path = dir / ("package-" + random_suffix() + ".partial");
+  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (w->fd_ < 0) return make_error(errc::io_error, "cannot create " + path.string());
+  w->path_ = path;
+  return w;
+}
+
+package_writer::~package_writer() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+}
+
+status package_writer::write(const char* data, std::size_t n) {
+  if (fd_ < 0) return make_error(errc::io_error, "the package file is closed");
+  EVP_DigestUpdate(h_->sha1, data, n);
+  EVP_DigestUpdate(h_->sha256, data, n);
+  size_ += n;
+  while (n > 0) {
+    ssize_t k = ::write(fd_, data, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return make_error(errc::io_error, "cannot write the package file (disk full?)");
+    data += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return ok_status();
+}
+
+status package_writer::finish() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(h_->sha1, md, &len);
+  sha1_ = hex(md, len);
+  EVP_DigestFinal_ex(h_->sha256, md, &len);
+  sha256_ = hex(md, len);
+  // The rename must never install a file whose bytes are not yet on disk.
+  bool synced = ::fsync(fd_) == 0;
+  bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!synced || !closed) return make_error(errc::io_error, "cannot sync the package file");
+  return ok_status();
+}
+
+result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
+                                        std::unique_ptr<package_writer> w,
+                                        const std::string& space_id, const package_identity& id,
+                                        overwrite_mode mode, bool may_replace,
+                                        events::timestamp_us now) {
+  if (auto f = w->finish(); !f) return f.err();
+  std::lock_guard<std::mutex> lock(feed_mu);
+  auto existing = get_package(st, space_id, id.package_id, id.version);
+  if (!existing && existing.err().code != errc::not_found) return existing.err();
+  if (existing) {
+    if (mode == overwrite_mode::ignore_if_exists) return publish_outcome{*existing, false};
+    if (mode == overwrite_mode::fail_if_exists) return make_error(errc::conflict, package_exists_message);
+    if (!may_replace)
+      return make_error(errc::forbidden,
+                        "You do not have permission to perform this action. Please contact your "
+                        "Octopus administrator. Missing permission: BuiltInFeedAdminister");
+  }
+  package_record rec;
+  rec.space_id = space_id;
+  // A replaced package keeps the id spelling of its first push, as its index key does.
+  rec.package_id = existing ? existing->package_id : id.package_id;
+  rec.version = existing ? existing->version : id.version;
+  rec.extension = id.extension;
+  rec.file_name = rec.package_id + "." + rec.version + rec.extension;
+  rec.size_bytes = w->size();
+  rec.sha1 = w->sha1();
+  rec.sha256 = w->sha256();
+  rec.published = now;
+  rec.title = rec.package_id;
+
+  auto dir = feed_root / space_id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
+  auto target = dir / rec.file_name;
+  fs::rename(w->path(), target, ec);
+  if (ec) return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
+  w->released();
+  if (auto p = put_package(st, rec); !p) {
+    fs::remove(target, ec);
+    return p.err();
+  }
+  // A replacement with another extension leaves the old file behind under its old name.
+  if (existing && existing->file_name != rec.file_name) fs::remove(dir / existing->file_name, ec);
+  return publish_outcome{std::move(rec), true};
+}
+
+result<sweep_report> sweep_feed(const store& st, const fs::path& feed_root) {
+  sweep_report report;
+  std::error_code ec;
+  auto incoming = incoming_dir(feed_root);
+  fs::create_directories(incoming, ec);
+  if (ec) return make_error(errc::io_error, "cannot create " + incoming.string() + ": " + ec.message());
+  for (const auto& e : fs::directory_iterator(incoming, ec)) {
+    std::error_code rm;
+    fs::remove_all(e.path(), rm);
+    if (!rm) ++report.temporary_removed;
+  }
+  for (const auto& space : fs::directory_iterator(feed_root, ec)) {
+    auto name = space.path().filename().string();
+    if (!space.is_directory() || name.empty() || name[0] == '.') continue;
+    auto rows = list_packages(st, name);
+    if (!rows) return rows.err();
+    std::set<std::string> indexed;
+    for (const auto& r : *rows) indexed.insert(r.file_name);
+    for (const auto& f : fs::directory_iterator(space.path(), ec)) {
+      if (!f.is_regular_file() || indexed.count(f.path().filename().string())) continue;
+      std::error_code rm;
+      if (fs::remove(f.path(), rm)) ++report.orphans_removed;
+    }
+  }
+  return report;
+}
+
+}  // namespace octomig::storage

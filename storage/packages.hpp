@@ -1,0 +1,132 @@
+// The built-in package feed: package files under <data-dir>/feed/<SpaceId>/ and their index in the
+// `packages` column family (key: space id \0 lower-case package id \0 lower-case version).
+//
+// A package file is written to a temporary file under feed/.incoming/ while its hashes are computed,
+// renamed into place only when complete, and indexed after the rename. A crash between the rename
+// and the index write leaves a file without an index row: sweep_feed() removes such orphans (and
+// every leftover temporary file) at start-up, before the server accepts requests.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/error.hpp"
+#include "events/events.hpp"
+#include "storage/store.hpp"
+
+namespace octomig::storage {
+
+// What a file name says: "Foo.Bar.1.0.0-beta.tar.gz" -> {"Foo.Bar", "1.0.0-beta", ".tar.gz"}.
+struct package_identity {
+  std::string package_id;
+  std::string version;
+  std::string extension;  // lower-case, with its dot
+};
+
+// Octopus's rule (PackageIdentity): strip a known extension, then split the rest with
+// ^(\w+([_.-]\w+)*?)\.(SemVer with 1-4 numeric parts, pre-release and build metadata)$.
+// errc::invalid_argument (with a message for the client) when the name does not fit;
+// errc::too_large when the package id is longer than max_package_id_length.
+result<package_identity> parse_package_file_name(const std::string& file_name);
+inline constexpr std::size_t max_package_id_length = 100;  // NuGet's limit on package ids
+// The extensions the feed accepts, longest first (".tar.gz" before ".gz" would match).
+const std::vector<std::string>& package_extensions();
+
+// SemVer 2 precedence (numeric parts compared as numbers, a pre-release sorts before its release,
+// build metadata ignored); up to four numeric parts as NuGet allows. <0, 0 or >0.
+int compare_versions(const std::string& a, const std::string& b);
+
+// One row of the feed index.
+struct package_record {
+  std::string space_id;
+  std::string package_id;  // as the first push spelled it
+  std::string version;
+  std::string extension;  // ".zip"
+  std::string file_name;  // on disk, in feed/<space_id>/: "<PackageId>.<Version><extension>"
+  std::uint64_t size_bytes = 0;
+  std::string sha1;    // lower-case hex; Octopus's `Hash`
+  std::string sha256;  // lower-case hex
+  events::timestamp_us published = 0;
+  std::string title;  // the package id unless a manifest says otherwise (not read yet)
+};
+
+// Every package of a space, in key order (lower-case package id, then version bytes).
+result<std::vector<package_record>> list_packages(const store& st, const std::string& space_id);
+// errc::not_found when absent. Package id and version compare case-insensitively.
+result<package_record> get_package(const store& st, const std::string& space_id,
+                                   const std::string& package_id, const std::string& version);
+// "Foo.1.0.0" (the `packages-` prefix already removed): tries every split at a dot.
+result<package_record> find_package(const store& st, const std::string& space_id,
+                                    const std::string& id_and_version);
+status put_package(store& st, const package_record& rec);
+// Removes the index row, then the file (a crash between leaves an orphan that sweep_feed removes).
+status delete_package(store& st, const std::filesystem::path& feed_root, const package_record& rec);
+
+std::filesystem::path package_path(const std::filesystem::path& feed_root, const package_record& rec);
+// Where raw uploads and package files are staged; on the feed's file system so renames are atomic.
+std::filesystem::path incoming_dir(const std::filesystem::path& feed_root);
+
+// A package file being written: a temporary file in incoming_dir, hashed as it is written.
+// Destroying it before publish_package() took it over removes the temporary file.
+class package_writer {
+ public:
+  static result<std::unique_ptr<package_writer>> create(const std::filesystem::path& feed_root);
+  ~package_writer();
+  package_writer(const package_writer&) = delete;
+  package_writer& operator=(const package_writer&) = delete;
+
+  status write(const char* data, std::size_t n);
+  // Flushes and syncs the file and computes the digests. REQUIRES: called once, after every write.
+  status finish();
+  std::uint64_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+  const std::string& sha1() const { return sha1_; }      // after finish()
+  const std::string& sha256() const { return sha256_; }  // after finish()
+  // The file was renamed away: the destructor must not remove anything.
+  void released() { path_.clear(); }
+
+  struct hashing;
+
+ private:
+  package_writer() = default;
+  int fd_ = -1;
+  std::filesystem::path path_;
+  std::unique_ptr<hashing> h_;
+  std::uint64_t size_ = 0;
+  std::string sha1_, sha256_;
+};
+
+enum class overwrite_mode { fail_if_exists, overwrite_existing, ignore_if_exists };
+
+struct publish_outcome {
+  package_record record;
+  bool created = false;  // false: IgnoreIfExists kept the existing package
+};
+
+// The messages clients see (contract §4.1).
+inline constexpr const char* package_exists_message =
+    "A package with the same ID and version already exists. To proceed anyway, specify an "
+    "overwriteMode of OverwriteExisting or IgnoreIfExists.";
+
+// Finishes the writer (fsync), then, serialised with every other publish: decides by mode
+// (errc::conflict for FailIfExists; errc::forbidden when replacing without may_replace), renames
+// the file into feed/<space>/ and writes the index row. The writer is consumed either way.
+result<publish_outcome> publish_package(store& st, const std::filesystem::path& feed_root,
+                                        std::unique_ptr<package_writer> w,
+                                        const std::string& space_id, const package_identity& id,
+                                        overwrite_mode mode, bool may_replace,
+                                        events::timestamp_us now);
+
+// Start-up recovery, before any request: empties incoming_dir (creating it if missing) and removes
+// files in feed/<space>/ that no index row names. REQUIRES: no upload or publish runs.
+struct sweep_report {
+  std::size_t temporary_removed = 0;
+  std::size_t orphans_removed = 0;
+};
+result<sweep_report> sweep_feed(const store& st, const std::filesystem::path& feed_root);
+
+}  // namespace octomig::storage
