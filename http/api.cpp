@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 
 #include "events/json.hpp"
 #include "events/time_format.hpp"
 #include "http/json_util.hpp"
 #include "http/routes.hpp"
+#include "migration/schema.hpp"
 #include "storage/data_dir.hpp"
 
 namespace octomig::http {
@@ -90,8 +93,18 @@ struct api::impl {
   }
 
   json::object space_links(const std::string& base) const {
-    return json::object{{"Self", base},
-                        {"Tasks", base + "/tasks{/id}" + task_template_query}};
+    auto links = json::object{{"Self", base},
+                              {"Tasks", base + "/tasks{/id}" + task_template_query},
+                              {"Packages", base + "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
+                              {"PackageUpload", base + "/packages/raw{?replace,overwriteMode}"}};
+    add_resource_links(links, base);
+    return links;
+  }
+
+  // Every REST collection of the schema table, e.g. "Projects": "/api/Spaces-1/projects{/id}{?..}".
+  static void add_resource_links(json::object& links, const std::string& base) {
+    for (const auto& c : migration::collections())
+      if (c.rest) links[c.link_name.empty() ? c.name : c.link_name] = migration::link_template(c, base);
   }
 
   // ---- handlers ----
@@ -106,7 +119,12 @@ struct api::impl {
         {"MaintenanceConfiguration", "/api/maintenanceconfiguration"},
         {"ServerStatus", "/api/serverstatus"},
         {"Users", "/api/users{/id}{?skip,take,ids,filter}"},
+        {"Packages", "/api/" + default_space + "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
+        // Octopus.Client sends overwriteMode only when this link names it.
+        {"PackageUpload", "/api/" + default_space + "/packages/raw{?replace,overwriteMode}"},
     };
+    // Space-scoped collections point at the default space, as on a real server (contract §3.1).
+    add_resource_links(links, "/api/" + default_space);
     respond(json_response(json::object{{"Application", "octomig"},
                                        {"Version", cfg.version},
                                        {"ApiVersion", "3.0.0"},
@@ -417,9 +435,41 @@ struct api::impl {
     add("maintenanceconfiguration/v1", "PUT", "maintenanceconfiguration/v1", access::admin, system_only,
         [this](const call& c, respond_fn r) { maintenance_put(c, std::move(r), true); });
     add("serverstatus", "GET", "serverstatus", access::user, system_only, h(&impl::server_status));
+    add_package_routes(routes, cfg);
+    add_resource_routes(routes, cfg);
   }
 
   // ---- dispatch ----
+
+  // The route a request names, with its parameters and space; nullptr when none matches, with
+  // allowed listing the methods the path does accept. label gets the route's name.
+  const route* resolve(const request& req, std::string& label, std::map<std::string, std::string>& params,
+                       std::string& space, std::string& allowed) const {
+    auto segs = segments(req.path);
+    if (segs.empty() || !iequals(segs[0], "api")) return nullptr;
+    segs.erase(segs.begin());
+    if (!segs.empty() && is_space_id(segs[0])) {
+      space = segs[0];
+      segs.erase(segs.begin());
+    } else if (segs.size() >= 3 && iequals(segs[0], "spaces") && is_space_id(segs[1]) &&
+               (iequals(segs[2], "tasks") || iequals(segs[2], "packages"))) {
+      // Newer servers also answer /api/spaces/{spaceId}/tasks... and .../packages...
+      space = segs[1];
+      segs.erase(segs.begin(), segs.begin() + 2);
+    }
+    for (const auto& r : routes.all()) {
+      if (!(r.scopes & (space.empty() ? system_only : space_only))) continue;
+      params.clear();
+      if (!match(r.pattern, segs, params)) continue;
+      label = r.name;
+      if (r.method != req.method) {
+        if (allowed.find(r.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + r.method;
+        continue;
+      }
+      return &r;
+    }
+    return nullptr;
+  }
 
   // Sets label (synchronously) to the matched route's name before the handler runs.
   void dispatch(const request& req, std::string& label, respond_fn respond) {
@@ -430,34 +480,29 @@ struct api::impl {
       call c{req, {}, {}, {}};
       return metrics_text(c, std::move(respond));
     }
-    if (segs.empty() || !iequals(segs[0], "api")) return respond(not_found());
-    segs.erase(segs.begin());
-    std::string space;
-    if (!segs.empty() && is_space_id(segs[0])) {
-      space = segs[0];
-      segs.erase(segs.begin());
-    } else if (segs.size() >= 3 && iequals(segs[0], "spaces") && is_space_id(segs[1]) &&
-               iequals(segs[2], "tasks")) {
-      // Newer servers also answer /api/spaces/{spaceId}/tasks...
-      space = segs[1];
-      segs.erase(segs.begin(), segs.begin() + 2);
-    }
-
-    std::string allowed;
-    for (const auto& r : routes.all()) {
-      if (!(r.scopes & (space.empty() ? system_only : space_only))) continue;
-      std::map<std::string, std::string> params;
-      if (!match(r.pattern, segs, params)) continue;
-      if (r.method != req.method) {
-        label = r.name;
-        if (allowed.find(r.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + r.method;
-        continue;
-      }
-      label = r.name;
-      return invoke(r, req, std::move(params), space, std::move(respond));
-    }
+    std::map<std::string, std::string> params;
+    std::string space, allowed;
+    if (const auto* r = resolve(req, label, params, space, allowed))
+      return invoke(*r, req, std::move(params), space, std::move(respond));
     if (!allowed.empty()) return respond(method_not_allowed(allowed));
     respond(not_found());
+  }
+
+  body_plan plan_body(const request& head) {
+    body_plan plan;
+    std::string label = "unmatched", space, allowed;
+    std::map<std::string, std::string> params;
+    const auto* r = resolve(head, label, params, space, allowed);
+    if (!r || !r->body_to_file) return plan;  // read as every other body is
+    storage::api_key_record caller;
+    if (auto refused = authorize(*r, head, caller)) {
+      counters.count_request(label, refused->status);
+      plan.how = body_plan::reject;
+      plan.rejection = std::move(*refused);
+      return plan;
+    }
+    plan.how = body_plan::to_file;
+    return plan;
   }
 
   static response method_not_allowed(const std::string& allowed) {
@@ -480,24 +525,29 @@ struct api::impl {
     return true;
   }
 
+  // Authentication, maintenance mode and role, in that order: the refusal, or nothing.
+  std::optional<response> authorize(const route& r, const request& req, storage::api_key_record& caller) const {
+    if (r.level == access::anonymous) return std::nullopt;
+    if (req.api_key.empty())
+      return error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again.");
+    auto key = cfg.store->api_key_by_hash(storage::hash_api_key(req.api_key, cfg.master_key));
+    if (!key)
+      return error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again.");
+    caller = *key;
+    bool admin = key->role == "admin";
+    if (req.method != "GET" && !admin && cfg.store->maintenance().on())
+      return error_response(
+          503, "The Octopus Server is currently in maintenance mode. Only administrators can make changes.");
+    if (r.level == access::admin && !admin)
+      return error_response(
+          403, "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: AdministerSystem");
+    return std::nullopt;
+  }
+
   void invoke(const route& r, const request& req, std::map<std::string, std::string> params,
               const std::string& space, respond_fn respond) {
     call c{req, std::move(params), space, {}};
-    if (r.level != access::anonymous) {
-      if (req.api_key.empty())
-        return respond(error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again."));
-      auto key = cfg.store->api_key_by_hash(storage::hash_api_key(req.api_key, cfg.master_key));
-      if (!key)
-        return respond(error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again."));
-      c.caller = *key;
-      bool admin = key->role == "admin";
-      if (req.method != "GET" && !admin && cfg.store->maintenance().on())
-        return respond(error_response(
-            503, "The Octopus Server is currently in maintenance mode. Only administrators can make changes."));
-      if (r.level == access::admin && !admin)
-        return respond(error_response(
-            403, "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: AdministerSystem"));
-    }
+    if (auto refused = authorize(r, req, c.caller)) return respond(std::move(*refused));
     r.fn(c, std::move(respond));
   }
 };
@@ -510,6 +560,8 @@ api::api(api_config cfg) : impl_(std::make_unique<impl>()) {
 api::~api() = default;
 
 metrics& api::counters() { return impl_->counters; }
+
+body_plan api::plan_body(const request& head) { return impl_->plan_body(head); }
 
 void api::handle(const request& req, respond_fn respond) {
   auto* self = impl_.get();

@@ -33,6 +33,9 @@ class api {
 
   // Handles one request; respond is called exactly once, possibly from another thread.
   void handle(const request& req, respond_fn respond);
+  // For the server, before a body is read: to_file for routes that stream their body (after the
+  // caller passed authentication, role and maintenance checks), reject with the error otherwise.
+  body_plan plan_body(const request& head);
 
   metrics& counters();
 

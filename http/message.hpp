@@ -16,6 +16,9 @@ struct request {
   std::string api_key;  // X-Octopus-ApiKey, X-NuGet-ApiKey or ?apikey=, empty if none
   std::string content_type;
   std::string body;
+  // For a route whose body is streamed to disk (body_plan::to_file): the complete body's temporary
+  // file, and body is empty. The server removes the file once the handler has responded.
+  std::string body_file;
 
   // The query value for a name given in lower case, or empty.
   const std::string* param(const std::string& lower_name) const {
@@ -29,6 +32,15 @@ struct response {
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the server sends this file's bytes as the body (streamed from disk) instead of body.
+  std::string body_file;
+};
+
+// How the server reads a request's body, decided from its request line and headers alone (the
+// request has no body yet), so that uploads are refused before a byte of them is read.
+struct body_plan {
+  enum kind { in_memory, to_file, reject } how = in_memory;
+  response rejection;  // for reject: sent at once, then the connection is closed
 };
 
 }  // namespace octomig::http

@@ -40,13 +40,16 @@ struct route {
   access level;
   int scopes;
   handler_fn fn;
+  // The body is streamed to a temporary file (request::body_file) instead of read into memory;
+  // authentication and maintenance mode are checked before any of it is read.
+  bool body_to_file = false;
 };
 
 class route_table {
  public:
   // pattern is relative to /api (or /api/{spaceId}), e.g. "tasks/{id}/raw".
   void add(std::string name, std::string method, const std::string& pattern, access level,
-           int scopes, handler_fn fn);
+           int scopes, handler_fn fn, bool body_to_file = false);
   const std::vector<route>& all() const { return routes_; }
 
  private:
@@ -58,5 +61,11 @@ std::vector<std::string> segments(const std::string& path);
 bool iequals(const std::string& a, const std::string& b);
 
 response not_found();
+
+// The built-in package feed (feed_routes.cpp): push, list, get, download, delete.
+void add_package_routes(route_table& routes, const api_config& cfg);
+
+// An instance's resources, every collection of migration/'s schema table (resource_routes.cpp).
+void add_resource_routes(route_table& routes, const api_config& cfg);
 
 }  // namespace octomig::http

@@ -1,6 +1,8 @@
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <boost/asio/write.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -51,13 +53,19 @@ std::string to_lower(std::string s) {
   return s;
 }
 
+bool iequals_ascii(beast::string_view a, beast::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 std::string to_upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
   return s;
 }
 
-// Turns a parsed Beast request into the handler's request.
-request translate(const bhttp::request<bhttp::string_body>& m) {
+// Turns a parsed request header into the handler's request (without its body).
+request translate(const bhttp::request_header<>& m) {
   request r;
   std::string target(m.target());
   auto q = target.find('?');
@@ -94,9 +102,26 @@ request translate(const bhttp::request<bhttp::string_body>& m) {
     if (auto* k = r.param("apikey")) r.api_key = *k;
   auto ct = m.find(bhttp::field::content_type);
   if (ct != m.end()) r.content_type = std::string(ct->value());
-  r.body = m.body();
   return r;
 }
+
+bool expects_continue(const bhttp::request_header<>& m) {
+  auto it = m.find(bhttp::field::expect);
+  return m.version() >= 11 && it != m.end() && iequals_ascii(it->value(), "100-continue");
+}
+
+// A name no other upload of this process uses; a leftover from an earlier process is removed by
+// the feed's start-up sweep, and open(write_new) refuses to reuse one anyway.
+std::string upload_file_name() {
+  static std::atomic<std::uint64_t> counter{0};
+  auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+  return "upload-" + std::to_string(t) + "-" + std::to_string(++counter) + ".partial";
+}
+
+// After refusing a request whose body may still be arriving, read and drop at most this much (for
+// at most drain_time) so that the client reads the response instead of a connection reset.
+constexpr std::size_t drain_limit = 16 * 1024 * 1024;
+constexpr std::chrono::seconds drain_time{5};
 
 }  // namespace
 
@@ -125,6 +150,7 @@ result<request> parse_request(std::string_view raw, std::size_t header_limit, st
 struct server::impl {
   server_options opts;
   handler h;
+  body_planner planner;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
@@ -132,7 +158,8 @@ struct server::impl {
   std::uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
 
-  impl(server_options o, handler hh) : opts(std::move(o)), h(std::move(hh)) {}
+  impl(server_options o, handler hh, body_planner p)
+      : opts(std::move(o)), h(std::move(hh)), planner(std::move(p)) {}
 
   void do_accept();
 };
@@ -143,51 +170,206 @@ class session : public std::enable_shared_from_this<session> {
  public:
   // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it.
   session(tcp::socket&& socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
+  // An upload interrupted by a disconnect, a timeout or the server stopping leaves nothing behind.
+  ~session() { discard_upload(); }
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
  private:
+  // Reads the header only: the planner sees it before any of the body is read, so that an
+  // unauthorised or oversized upload is refused without receiving it.
   void do_read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.header_limit));
-    parser_->body_limit(srv_->opts.body_limit);
+    head_.emplace();
+    head_->header_limit(static_cast<std::uint32_t>(srv_->opts.header_limit));
+    head_->body_limit(boost::none);  // the limit depends on the plan (on_header checks it)
     stream_.expires_after(first_ ? srv_->opts.request_timeout : srv_->opts.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+    bhttp::async_read_header(stream_, buffer_, *head_,
+                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    first_ = false;
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
-    if (ec == bhttp::error::body_limit) return reply_error(413, "The request body is too large.", false);
-    if (ec == bhttp::error::header_limit) return reply_error(431, "The request headers are too large.", false);
-    if (ec == beast::error::timeout) return close();
-    if (ec) {
-      if (ec.category() == beast::error_code(bhttp::error::bad_method).category())
-        return reply_error(400, "The request is not valid HTTP: " + ec.message() + ".", false);
-      return close();
+  bool transport_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) {
+      close();
+      return true;
     }
-    auto msg = parser_->release();
-    version_ = msg.version();
-    keep_alive_ = msg.keep_alive() && !srv_->stopping;
-    auto req = translate(msg);
-    if (req.method.empty()) return reply_error(400, "The request has no method.", false);
-    auto self = shared_from_this();
-    // The handler may answer from any thread; the answer is written on this session's strand.
-    srv_->h(req, [self](response r) {
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    if (ec.category() == beast::error_code(bhttp::error::bad_method).category()) {
+      refuse(error_response(400, "The request is not valid HTTP: " + ec.message() + "."));
+      return true;
+    }
+    close();
+    return true;
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    first_ = false;
+    if (ec == bhttp::error::header_limit) return refuse(error_response(431, "The request headers are too large."));
+    if (ec) {
+      transport_error(ec);
+      return;
+    }
+    const auto& h = head_->get();
+    version_ = h.version();
+    keep_alive_ = h.keep_alive() && !srv_->stopping;
+    expect_continue_ = expects_continue(h);
+    req_ = translate(h);
+    body_plan plan;
+    if (srv_->planner) plan = srv_->planner(req_);
+    if (plan.how == body_plan::reject) return refuse(std::move(plan.rejection));
+    auto length = head_->content_length();
+    if (plan.how == body_plan::to_file) return start_upload(length);
+
+    if (length && *length > srv_->opts.body_limit) return refuse(too_large());
+    body_.emplace(std::move(*head_));
+    head_.reset();
+    body_->body_limit(srv_->opts.body_limit);  // counts chunked bodies as they arrive
+    if (body_->is_done()) return on_body({}, 0);
+    continue_then([self = shared_from_this()] {
+      bhttp::async_read(self->stream_, self->buffer_, *self->body_,
+                        beast::bind_front_handler(&session::on_body, self));
     });
   }
 
-  void reply_error(unsigned status, const std::string& message, bool keep) {
-    keep_alive_ = keep;
-    version_ = 11;
-    write(error_response(status, message));
+  static response too_large() { return error_response(413, "The request body is too large."); }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) return refuse(too_large());
+    if (ec) {
+      transport_error(ec);
+      return;
+    }
+    req_.body = std::move(body_->get().body());
+    body_.reset();
+    dispatch_request();
+  }
+
+  // ---- a body streamed to a file ----
+
+  void start_upload(boost::optional<std::uint64_t> length) {
+    auto limit = srv_->opts.max_upload_bytes;
+    if (length && *length > limit) return refuse(too_large());
+    // The answer closes the connection. api-client (axios with a form-data stream) ends its
+    // request a tick after writing the last byte; a server this fast answers before that, and the
+    // client then keeps its socket busy (and node running) until our idle timeout. Uploads are
+    // rare and large, so a fresh connection for the next request costs nothing.
+    keep_alive_ = false;
+    upload_.emplace(std::move(*head_));
+    head_.reset();
+    upload_->body_limit(limit);
+    upload_->eager(true);  // put() parses every chunk it is given, not one at a time
+    std::error_code fec;
+    std::filesystem::create_directories(srv_->opts.upload_dir, fec);
+    auto path = srv_->opts.upload_dir / upload_file_name();
+    beast::error_code ec;
+    upload_->get().body().open(path.c_str(), beast::file_mode::write_new, ec);
+    if (ec || srv_->opts.upload_dir.empty())
+      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
+    upload_path_ = path;
+    if (upload_->is_done()) return finish_upload();
+    continue_then([self = shared_from_this()] { self->read_upload(); });
+  }
+
+  // Reads the body in large pieces straight into the parser (which writes them to the file):
+  // Beast's read_some reads at most 64 KiB, and only as much as the buffer's capacity (about 1 KiB
+  // after a header), which made a 1 GiB upload a million system calls and timer resets.
+  void read_upload() {
+    if (buffer_.size() > 0) return parse_upload({}, 0);  // the header read took some of the body
+    // The timeout applies per read: an upload may take far longer than request_timeout in
+    // total, but never stalls that long.
+    stream_.expires_after(srv_->opts.request_timeout);
+    stream_.async_read_some(buffer_.prepare(upload_read_size),
+                            beast::bind_front_handler(&session::parse_upload, shared_from_this()));
+  }
+
+  void parse_upload(beast::error_code ec, std::size_t n) {
+    buffer_.commit(n);
+    if (ec) {  // the client went away or stalled before the body was complete
+      discard_upload();
+      return close();
+    }
+    while (buffer_.size() > 0 && !upload_->is_done()) {
+      beast::error_code pec;
+      auto used = upload_->put(buffer_.data(), pec);
+      buffer_.consume(used);
+      if (pec == bhttp::error::need_more) break;
+      if (pec) {
+        discard_upload();
+        if (pec == bhttp::error::body_limit) return refuse(too_large());
+        transport_error(pec);
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (upload_->is_done()) return finish_upload();
+    if (buffer_.size() > 0 && buffer_.size() >= upload_read_size) {
+      // A chunk header longer than a whole read: not a client we serve.
+      discard_upload();
+      return refuse(error_response(400, "The request is not valid HTTP: a chunk header is too long."));
+    }
+    stream_.expires_after(srv_->opts.request_timeout);
+    stream_.async_read_some(buffer_.prepare(upload_read_size),
+                            beast::bind_front_handler(&session::parse_upload, shared_from_this()));
+  }
+
+  void finish_upload() {
+    beast::error_code ec;
+    upload_->get().body().file().close(ec);
+    upload_.reset();
+    if (ec) {
+      discard_upload();
+      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
+    }
+    req_.body_file = upload_path_.string();
+    dispatch_request();
+  }
+
+  void discard_upload() {
+    upload_.reset();  // closes the file
+    if (upload_path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(upload_path_, ec);
+    upload_path_.clear();
+  }
+
+  // Sends "100 Continue" first when the client waits for it before sending the body.
+  template <class Next>
+  void continue_then(Next next) {
+    if (!expect_continue_) return next();
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(srv_->opts.request_timeout);
+    net::async_write(stream_, net::buffer(line, sizeof line - 1),
+                     [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         self->discard_upload();
+                         return self->close();
+                       }
+                       next();
+                     });
+  }
+
+  // ---- answering ----
+
+  void dispatch_request() {
+    auto self = shared_from_this();
+    // The handler may answer from any thread; the answer is written on this session's strand.
+    srv_->h(req_, [self](response r) {
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->discard_upload();  // the handler is done with the body's file
+        self->write(std::move(r));
+      });
+    });
+  }
+
+  // Answers and closes without reading the rest of the request (see drain()).
+  void refuse(response r) {
+    keep_alive_ = false;
+    draining_ = true;
+    write(std::move(r));
   }
 
   void write(response r) {
+    if (!r.body_file.empty()) return write_file(std::move(r));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version_);
     res->result(static_cast<bhttp::status>(r.status));
@@ -204,9 +386,57 @@ class session : public std::enable_shared_from_this<session> {
                        });
   }
 
+  // Streams a file from disk: memory stays flat whatever its size.
+  void write_file(response r) {
+    auto res = std::make_shared<bhttp::response<bhttp::file_body>>();
+    beast::error_code ec;
+    res->body().open(r.body_file.c_str(), beast::file_mode::scan, ec);
+    if (ec) return write(error_response(404, "The resource you requested was not found."));  // deleted meanwhile
+    res->version(version_);
+    res->result(static_cast<bhttp::status>(r.status));
+    res->set(bhttp::field::server, "octomig");
+    res->set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::file_body>>(*res);
+    write_file_some(res, sr);
+  }
+
+  void write_file_some(std::shared_ptr<bhttp::response<bhttp::file_body>> res,
+                       std::shared_ptr<bhttp::response_serializer<bhttp::file_body>> sr) {
+    stream_.expires_after(srv_->opts.request_timeout);  // per write, as for uploads
+    bhttp::async_write_some(stream_, *sr,
+                            [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              if (!sr->is_done()) return self->write_file_some(res, sr);
+                              self->on_write(ec, res->keep_alive());
+                            });
+  }
+
   void on_write(beast::error_code ec, bool keep) {
+    if (!ec && draining_) return drain();
     if (ec || !keep) return close();
     do_read();
+  }
+
+  // A refused client may still be sending its body: half-close, then read and drop a bounded
+  // amount so that it gets to read the response instead of a reset.
+  void drain() {
+    close();
+    drained_ = 0;
+    scratch_ = std::make_unique<char[]>(scratch_size);
+    stream_.expires_after(drain_time);
+    drain_some();
+  }
+
+  void drain_some() {
+    stream_.async_read_some(net::buffer(scratch_.get(), scratch_size),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > drain_limit) return;
+                              self->drain_some();
+                            });
   }
 
   void close() {
@@ -214,13 +444,23 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  static constexpr std::size_t scratch_size = 64 * 1024;
+  static constexpr std::size_t upload_read_size = 1024 * 1024;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> head_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> body_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> upload_;
+  std::filesystem::path upload_path_;  // non-empty while this session owns an upload's file
+  request req_;
   server::impl* srv_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool first_ = true;
+  bool expect_continue_ = false;
+  bool draining_ = false;
+  std::size_t drained_ = 0;
+  std::unique_ptr<char[]> scratch_;
 };
 
 }  // namespace
@@ -236,8 +476,8 @@ void server::impl::do_accept() {
   });
 }
 
-server::server(server_options opts, handler h)
-    : impl_(std::make_unique<impl>(std::move(opts), std::move(h))) {}
+server::server(server_options opts, handler h, body_planner planner)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(h), std::move(planner))) {}
 
 server::~server() { stop(); }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,13 +27,22 @@ struct server_options {
   // Default: 30 s to receive a whole request, 60 s idle on a kept-alive connection.
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds idle_timeout{60};
+  // Default: 5 GiB. Bodies streamed to disk (body_plan::to_file) larger than this get 413; it
+  // applies to chunked bodies as they arrive.
+  std::uint64_t max_upload_bytes = 5ull << 30;
+  // Where streamed bodies are written while they arrive. REQUIRES: set when a planner can answer
+  // to_file; on the same file system as the package feed.
+  std::filesystem::path upload_dir;
 };
 
 using handler = std::function<void(const request&, std::function<void(response)>)>;
+// Called on an I/O thread with a request that has no body yet; must not block.
+using body_planner = std::function<body_plan(const request&)>;
 
 class server {
  public:
-  server(server_options opts, handler h);
+  // Without a planner every body is read into memory (up to body_limit).
+  server(server_options opts, handler h, body_planner planner = {});
   ~server();
 
   // Binds and starts the I/O threads. Returns the bound port.

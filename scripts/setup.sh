@@ -8,6 +8,8 @@ packages=(
   libcaf-dev librocksdb-dev libcereal-dev libcurl4-openssl-dev libsodium-dev
   libboost1.81-dev libboost-json1.81-dev catch2 libzip-dev libarchive-dev
   curl wrk hyperfine nginx-light
+  libssl-dev
+  nodejs npm
 )
 
 missing=()

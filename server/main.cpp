@@ -2,6 +2,7 @@
 // actors and the HTTP server, and shuts them down in order on SIGINT or SIGTERM.
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "http/server.hpp"
 #include "server/log.hpp"
 #include "storage/data_dir.hpp"
+#include "storage/packages.hpp"
 
 #ifndef OCTOMIG_VERSION
 #define OCTOMIG_VERSION "0.0.0"
@@ -28,6 +30,7 @@ struct settings {
   std::string listen = "127.0.0.1:8080";
   std::size_t threads = 0;
   std::string log_level = "info";
+  std::uint64_t max_upload_bytes = 5ull << 30;
 };
 
 const char* usage =
@@ -43,6 +46,8 @@ const char* usage =
     "  --threads N        HTTP I/O and actor scheduler threads [OCTOMIG_THREADS];\n"
     "                     default: the number of cores\n"
     "  --log-level LEVEL  error, warn, info or debug [OCTOMIG_LOG_LEVEL]; default info\n"
+    "  --max-upload-bytes N  largest package upload, in bytes [OCTOMIG_MAX_UPLOAD_BYTES];\n"
+    "                     default 5368709120 (5 GiB); larger uploads get 413\n"
     "  --help             print this and exit\n"
     "\n"
     "On first start the data directory gets master.key and an admin API key in admin-api-key\n"
@@ -53,8 +58,9 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   auto env = [](const char* name, std::string& out) {
     if (const char* v = std::getenv(name); v && *v) out = v;
   };
-  std::string threads;
+  std::string threads, max_upload;
   env("OCTOMIG_DATA_DIR", s.data_dir);
+  env("OCTOMIG_MAX_UPLOAD_BYTES", max_upload);
   env("OCTOMIG_LISTEN", s.listen);
   env("OCTOMIG_THREADS", threads);
   env("OCTOMIG_LOG_LEVEL", s.log_level);
@@ -84,6 +90,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       ok = value(threads);
     } else if (is("--log-level")) {
       ok = value(s.log_level);
+    } else if (is("--max-upload-bytes")) {
+      ok = value(max_upload);
     } else {
       std::cerr << "octomigd: unknown option " << a << "\n\n" << usage;
       exit_code = 2;
@@ -104,6 +112,17 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
     s.threads = static_cast<std::size_t>(n);
+  }
+  if (!max_upload.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(max_upload.c_str(), &end, 10);
+    if (*end || errno || n == 0 || max_upload[0] == '-') {
+      std::cerr << "octomigd: --max-upload-bytes takes a positive number of bytes\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    s.max_upload_bytes = n;
   }
   if (!log::parse_level(s.log_level)) {
     std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
@@ -150,6 +169,14 @@ int run(const settings& s) {
   if (!opened) return log::error(opened.err().message), 1;
   auto store = std::move(opened.value());
 
+  // Nothing can be uploading yet: leftovers of a crash in the feed are removed before any request.
+  auto swept = storage::sweep_feed(*store, dir.feed());
+  if (!swept) return log::error(swept.err().message), 1;
+  if (swept->temporary_removed || swept->orphans_removed)
+    log::info("package feed: removed " + std::to_string(swept->temporary_removed) +
+              " unfinished upload(s) and " + std::to_string(swept->orphans_removed) +
+              " unindexed package file(s) left by an earlier run");
+
   auto boot = storage::bootstrap(*store, dir, *master, actors::now_us());
   if (!boot) return log::error(boot.err().message), 1;
   if (boot->created_admin_key)
@@ -177,9 +204,14 @@ int run(const settings& s) {
   so.address = host;
   so.port = port;
   so.threads = threads;
-  http::server srv(so, [&api](const http::request& r, std::function<void(http::response)> done) {
-    api.handle(r, std::move(done));
-  });
+  so.max_upload_bytes = s.max_upload_bytes;
+  so.upload_dir = storage::incoming_dir(dir.feed());
+  http::server srv(
+      so,
+      [&api](const http::request& r, std::function<void(http::response)> done) {
+        api.handle(r, std::move(done));
+      },
+      [&api](const http::request& head) { return api.plan_body(head); });
   auto bound = srv.start();
   if (!bound) {
     engine->stop();

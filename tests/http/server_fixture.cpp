@@ -20,6 +20,7 @@
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "storage/data_dir.hpp"
+#include "storage/packages.hpp"
 #include "storage/store.hpp"
 
 #ifndef OCTOMIG_VERSION
@@ -104,7 +105,7 @@ std::string read_first_line(const std::filesystem::path& p) {
 
 }  // namespace
 
-server_fixture::server_fixture() : gate_(std::make_shared<step_gate>()) {
+server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_shared<step_gate>()) {
   storage::data_dir d{dir_.path};
   auto laid = storage::ensure_layout(d);
   REQUIRE(laid.ok());
@@ -148,6 +149,7 @@ server_fixture::server_fixture() : gate_(std::make_shared<step_gate>()) {
   ac.installation_id = installation_id;
   ac.version = OCTOMIG_VERSION;
   ac.server_node = "octomig-test";
+  ac.data_dir = d.root;
   api_ = std::make_unique<http::api>(std::move(ac));
 
   http::server_options so;
@@ -156,11 +158,15 @@ server_fixture::server_fixture() : gate_(std::make_shared<step_gate>()) {
   so.threads = 1;
   so.request_timeout = std::chrono::seconds(5);
   so.idle_timeout = std::chrono::seconds(10);
+  so.max_upload_bytes = opts.max_upload_bytes;
+  so.upload_dir = storage::incoming_dir(d.feed());
   auto* api = api_.get();
   server_ = std::make_unique<http::server>(
-      so, [api](const http::request& r, std::function<void(http::response)> done) {
+      so,
+      [api](const http::request& r, std::function<void(http::response)> done) {
         api->handle(r, std::move(done));
-      });
+      },
+      [api](const http::request& head) { return api->plan_body(head); });
   auto bound = server_->start();
   if (!bound) FAIL("the server did not start: " << bound.err().message);
   port_ = *bound;

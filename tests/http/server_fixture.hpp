@@ -40,9 +40,15 @@ struct temp_data_dir {
 
 struct step_gate;
 
+// What a test may change about the server it gets.
+struct fixture_options {
+  std::uint64_t max_upload_bytes = 5ull << 30;  // octomigd's default
+};
+
 class server_fixture {
  public:
-  server_fixture();
+  server_fixture() : server_fixture(fixture_options{}) {}
+  explicit server_fixture(const fixture_options& opts);
   ~server_fixture();
   server_fixture(const server_fixture&) = delete;
   server_fixture& operator=(const server_fixture&) = delete;
@@ -68,6 +74,9 @@ class server_fixture {
   void eventually(const std::string& what, const std::function<bool()>& probe);
 
   std::uint16_t port() const { return port_; }
+  // The data directory (feed/ is inside) and the store, for checks of what is on disk.
+  const std::string& data_dir() const { return dir_.path; }
+  storage::store& store() { return *store_; }
   http_client& client() { return *client_; }
 
   std::string admin_key;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Package upload throughput and memory: a SIZE_MIB package pushed with curl -F to a real octomigd on
+# loopback, against `cp` of the same file on the same disk in the same run, and octomigd's peak RSS
+# during the uploads against its RSS when idle.
+#
+# Usage: bench/upload_bench.sh [BUILD_DIR]          (default BUILD_DIR: <repo>/build-bench)
+# Environment: SIZE_MIB (default 1024), ROUNDS (default 3), OCTOMIG_BENCH_DIR (base of the
+#              temporary directory, default /tmp; put it on the disk you want to measure).
+#
+# Goals (issue 3): upload MB/s at least 50 % of cp's, and peak RSS under 64 MiB above idle.
+# What an upload's time covers: curl sending the multipart body, octomigd streaming it to
+# feed/.incoming/, parsing it, copying the file part into the feed while computing SHA-1 and
+# SHA-256, fsync, rename and the index write; i.e. until curl has the 201. The reference is `cp`
+# alone and `cp` followed by an fsync of the copy (octomigd syncs the package it publishes).
+# The file is in the page cache for both (written just before). Each round runs cp, then the upload,
+# then deletes the package (DELETE) so that the disk holds at most four copies. The API key is read
+# into a curl header file (mode 0600) and never printed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+SIZE_MIB=${SIZE_MIB:-1024}
+ROUNDS=${ROUNDS:-3}
+BASE=${OCTOMIG_BENCH_DIR:-/tmp}
+OCTOMIGD=$BUILD/server/octomigd
+
+[[ -x $OCTOMIGD ]] || { echo "upload_bench: $OCTOMIGD is missing; build first" >&2; exit 1; }
+command -v curl >/dev/null || { echo "upload_bench: curl is not installed" >&2; exit 1; }
+[[ $SIZE_MIB =~ ^[0-9]+$ && $SIZE_MIB -ge 1 ]] || { echo "SIZE_MIB must be a positive number" >&2; exit 2; }
+[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || { echo "ROUNDS from 1 to 10" >&2; exit 2; }
+
+WORK=$(mktemp -d "$BASE/octomig-bench-upload-XXXXXX")
+PID=""
+cleanup() {
+  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
+    kill -TERM "$PID"
+    wait "$PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
+kib_of() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+
+PKG=$WORK/Bench.1.0.0.zip
+BYTES=$((SIZE_MIB * 1024 * 1024))
+echo "upload_bench: writing a ${SIZE_MIB} MiB package of random bytes to $WORK"
+head -c "$BYTES" /dev/urandom >"$PKG"
+
+"$OCTOMIGD" --data-dir "$WORK/data" --listen 127.0.0.1:0 --threads 2 2>"$WORK/octomigd.log" &
+PID=$!
+PORT=""
+for _ in $(seq 1 200); do   # the log line names the port; 10 s at most
+  PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/api.*|\1|p' "$WORK/octomigd.log" | head -n 1)
+  [[ -n $PORT ]] && break
+  kill -0 "$PID" 2>/dev/null || { cat "$WORK/octomigd.log" >&2; exit 1; }
+  sleep 0.05
+done
+[[ -n $PORT ]] || { echo "octomigd did not start" >&2; cat "$WORK/octomigd.log" >&2; exit 1; }
+URL=http://127.0.0.1:$PORT
+HDR=$WORK/key-header
+(umask 077 && printf 'X-Octopus-ApiKey: %s\n' "$(head -n 1 "$WORK/data/admin-api-key")" >"$HDR")
+
+curl -sS -o /dev/null -H @"$HDR" "$URL/api/packages"   # warm: one request served
+IDLE_RSS=$(kib_of "$PID" VmRSS)
+IDLE_HWM=$(kib_of "$PID" VmHWM)
+echo "octomigd idle: VmRSS ${IDLE_RSS} KiB, VmHWM ${IDLE_HWM} KiB"
+printf '%-6s %10s %14s %10s %12s %14s %14s\n' round "cp MB/s" "cp+fsync MB/s" "upload s" "upload MB/s" "vs cp" "vs cp+fsync"
+
+declare -a CP_RATES SYNC_RATES UP_RATES
+for round in $(seq 1 "$ROUNDS"); do
+  t0=$(now); cp "$PKG" "$WORK/copy.zip"; t1=$(now); sync "$WORK/copy.zip"; t2=$(now)
+  rm -f "$WORK/copy.zip"
+  cp_rate=$(mb_per_s "$BYTES" "$(echo "$t1 - $t0" | bc -l)")
+  sync_rate=$(mb_per_s "$BYTES" "$(echo "$t2 - $t0" | bc -l)")
+
+  out=$(curl -sS -o "$WORK/response.json" -w '%{http_code} %{time_total}' -H @"$HDR" \
+    -F "file=@$PKG;filename=Bench.1.0.$round.zip;type=application/zip" "$URL/api/packages/raw")
+  code=${out%% *}
+  secs=${out##* }
+  [[ $code == 201 ]] || { echo "upload failed with HTTP $code:" >&2; cat "$WORK/response.json" >&2; exit 1; }
+  grep -q "\"PackageSizeBytes\":$BYTES" "$WORK/response.json" || { echo "wrong size in the response" >&2; exit 1; }
+  up_rate=$(mb_per_s "$BYTES" "$secs")
+  printf '%-6s %10s %14s %10s %12s %13s%% %13s%%\n' "$round" "$cp_rate" "$sync_rate" "$secs" "$up_rate" \
+    "$((100 * up_rate / cp_rate))" "$((100 * up_rate / sync_rate))"
+  CP_RATES+=("$cp_rate"); SYNC_RATES+=("$sync_rate"); UP_RATES+=("$up_rate")
+  curl -sS -o /dev/null -X DELETE -H @"$HDR" "$URL/api/packages/Bench.1.0.$round"
+done
+
+PEAK_HWM=$(kib_of "$PID" VmHWM)
+left=$(find "$WORK/data/feed" -type f | wc -l)
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+CP=$(median "${CP_RATES[@]}"); SY=$(median "${SYNC_RATES[@]}"); UP=$(median "${UP_RATES[@]}")
+echo
+echo "median: cp ${CP} MB/s, cp+fsync ${SY} MB/s, upload ${UP} MB/s:" \
+  "$((100 * UP / CP)) % of cp, $((100 * UP / SY)) % of cp+fsync (goal >= 50 %)"
+echo "octomigd peak RSS (VmHWM) ${PEAK_HWM} KiB = $(((PEAK_HWM - IDLE_RSS) / 1024)) MiB above idle VmRSS" \
+  "(goal < 64 MiB); files left in the feed after the deletes: $left"

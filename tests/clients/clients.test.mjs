@@ -1,0 +1,120 @@
+// The real Octopus JavaScript clients against a real octomigd (started by run.sh, which passes
+// OCTOMIG_URL and OCTOMIG_API_KEY). One test() per client behaviour, so that more (resource CRUD)
+// can be added beside them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { Client, PackageRepository, OverwriteMode } = require("@octopusdeploy/api-client");
+const octopack = require("@octopusdeploy/octopackjs");
+
+const url = process.env.OCTOMIG_URL;
+const apiKey = process.env.OCTOMIG_API_KEY;
+if (!url || !apiKey) throw new Error("OCTOMIG_URL and OCTOMIG_API_KEY must be set (tests/clients/run.sh sets them)");
+
+let client;
+let workDir;
+
+// A file whose bytes say which push wrote it.
+function packageFile(name, text) {
+  const p = path.join(workDir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+async function raw(id) {
+  const r = await fetch(`${url}/api/Spaces-1/packages/${id}/raw`, { headers: { "X-Octopus-ApiKey": apiKey } });
+  assert.equal(r.status, 200, `GET ${id}/raw`);
+  return await r.text();
+}
+
+// octopackjs is callback-based; resolve with the body or reject with {statusCode, body}.
+function octopackPush(buffer, options) {
+  return new Promise((resolve, reject) => {
+    octopack.push(buffer, { host: url, apikey: apiKey, ...options }, (err, body) => (err ? reject(err) : resolve(body)));
+  });
+}
+
+before(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "octomig-clients-"));
+  client = await Client.create({ instanceURL: url, apiKey, userAgentApp: "octomig-client-tests" });
+});
+
+after(() => {
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+test("api-client pushes a package, lists it and reads it back", async () => {
+  const repo = new PackageRepository(client, "Default");
+  await repo.push([packageFile("ApiClient.Pkg.1.0.0.zip", "first api-client push")], OverwriteMode.FailIfExists);
+  const list = await repo.list({ nuGetPackageId: "ApiClient.Pkg" });
+  assert.equal(list.TotalResults, 1);
+  const p = list.Items[0];
+  assert.equal(p.Id, "packages-ApiClient.Pkg.1.0.0");
+  assert.equal(p.Version, "1.0.0");
+  assert.equal(p.PackageSizeBytes, "first api-client push".length);
+  assert.match(p.Hash, /^[0-9a-f]{40}$/);
+  const got = await repo.get("packages-ApiClient.Pkg.1.0.0");
+  assert.equal(got.Hash, p.Hash);
+  assert.equal(await raw("ApiClient.Pkg.1.0.0"), "first api-client push");
+});
+
+test("api-client: a duplicate gets 409, IgnoreIfExists 200, OverwriteExisting replaces", async () => {
+  const repo = new PackageRepository(client, "Default");
+  await repo.push([packageFile("ApiClient.Dup.1.0.0.zip", "original")]);
+  await assert.rejects(
+    repo.push([packageFile("ApiClient.Dup.1.0.0.zip", "duplicate")], OverwriteMode.FailIfExists),
+    /A package with the same ID and version already exists/,
+  );
+  await repo.push([packageFile("ApiClient.Dup.1.0.0.zip", "ignored")], OverwriteMode.IgnoreIfExists);
+  assert.equal(await raw("ApiClient.Dup.1.0.0"), "original");
+
+  // api-client hides the status codes; the same requests through fetch show them.
+  const form = (text) => {
+    const fd = new FormData();
+    fd.append("fileToUpload", new Blob([text]), "ApiClient.Dup.1.0.0.zip");
+    return fd;
+  };
+  const post = (mode, text) =>
+    fetch(`${url}/api/Spaces-1/packages/raw?overwriteMode=${mode}`, {
+      method: "POST",
+      headers: { "X-Octopus-ApiKey": apiKey },
+      body: form(text),
+    });
+  assert.equal((await post("FailIfExists", "duplicate")).status, 409);
+  assert.equal((await post("IgnoreIfExists", "ignored")).status, 200);
+
+  await repo.push([packageFile("ApiClient.Dup.1.0.0.zip", "replacement")], OverwriteMode.OverwriteExisting);
+  assert.equal(await raw("ApiClient.Dup.1.0.0"), "replacement");
+});
+
+test("octopackjs pushes with and without a space, and replace=true replaces", async () => {
+  const body = await octopackPush(Buffer.from("octopack system route"), { name: "Octopack.Pkg.1.0.0.zip" });
+  assert.equal(body.Id, "packages-Octopack.Pkg.1.0.0");
+  assert.equal(body.PackageSizeBytes, "octopack system route".length);
+
+  const spaced = await octopackPush(Buffer.from("octopack space route"), {
+    name: "Octopack.Pkg.2.0.0.tar.gz",
+    spaceId: "Spaces-1",
+  });
+  assert.equal(spaced.FileExtension, ".tar.gz");
+  assert.equal(await raw("Octopack.Pkg.2.0.0"), "octopack space route");
+
+  const replaced = await octopackPush(Buffer.from("replaced"), { name: "Octopack.Pkg.1.0.0.zip", replace: true });
+  assert.equal(replaced.PackageSizeBytes, "replaced".length);
+  assert.equal(await raw("Octopack.Pkg.1.0.0"), "replaced");
+});
+
+test("octopackjs: a duplicate without replace gets 409 with Octopus's error body", async () => {
+  await octopackPush(Buffer.from("one"), { name: "Octopack.Dup.1.0.0.zip" });
+  await assert.rejects(octopackPush(Buffer.from("two"), { name: "Octopack.Dup.1.0.0.zip" }), (err) => {
+    assert.equal(err.statusCode, 409);
+    assert.ok(err.body.Errors.some((e) => e.includes("already exists")), JSON.stringify(err.body));
+    return true;
+  });
+  assert.equal(await raw("Octopack.Dup.1.0.0"), "one");
+});

@@ -1,0 +1,284 @@
+// Tests of storage/documents against RocksDB in a temporary directory: ids and counters, the name
+// index, references and deletion rules, side documents, and sealed sensitive values.
+#include "storage/documents.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "tests/support/store_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace json = boost::json;
+using octomig::errc;
+using octomig::storage::documents;
+
+namespace {
+
+const std::string space = "Spaces-1";
+const std::string master(32, '\x42');
+
+json::object obj(const char* text) {
+  return json::parse(text).as_object();
+}
+
+json::object ok(octomig::result<json::object> r) {
+  if (!r) FAIL(r.err().message);
+  return std::move(r.value());
+}
+
+std::string str(const json::object& o, const char* f) {
+  return std::string(o.at(f).as_string());
+}
+
+// Everything RocksDB wrote under dir (WAL, tables, manifest), as one string.
+std::string all_bytes(const std::filesystem::path& dir) {
+  std::string out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+struct fixture {
+  octomig::testing::temp_dir dir{"octomig-documents"};
+  std::unique_ptr<octomig::storage::store> st = octomig::testing::open_store(dir / "db");
+  documents docs{*st, master};
+
+  std::string project_group() {
+    return str(ok(docs.create(space, "ProjectGroups", obj(R"({"Name":"PG"})"))), "Id");
+  }
+  std::string lifecycle() {
+    return str(ok(docs.create(space, "Lifecycles", obj(R"({"Name":"LC"})"))), "Id");
+  }
+  json::object project(const std::string& name) {
+    json::object b{{"Name", name}, {"ProjectGroupId", pg}, {"LifecycleId", lc}};
+    return ok(docs.create(space, "Projects", b));
+  }
+  std::string pg = project_group();
+  std::string lc = lifecycle();
+};
+
+}  // namespace
+
+TEST_CASE("created documents get consecutive ids from their collection's counter", "[documents]") {
+  fixture f;
+  auto a = ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+  auto b =
+      ok(f.docs.create(space, "Environments", obj(R"({"Name":"Test","Id":"Environments-99"})")));
+  CHECK(str(a, "Id") == "Environments-1");
+  CHECK(str(b, "Id") == "Environments-2");
+  CHECK(str(a, "SpaceId") == "Spaces-1");
+  CHECK(a.at("UseGuidedFailure").as_bool() == false);
+  CHECK(str(a, "Slug") == "dev");
+  CHECK(f.st->meta("counter/Environments").has_value());
+}
+
+TEST_CASE("names are unique within their scope, case-insensitively", "[documents]") {
+  fixture f;
+  ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+  auto dup = f.docs.create(space, "Environments", obj(R"({"Name":"dev"})"));
+  REQUIRE_FALSE(dup);
+  CHECK(dup.err().code == errc::invalid_argument);
+  CHECK(dup.err().message.find("already exists") != std::string::npos);
+  // A refused write allocates nothing.
+  CHECK(str(ok(f.docs.create(space, "Environments", obj(R"({"Name":"Prod"})"))), "Id") ==
+        "Environments-2");
+  // The same name in another space is another document.
+  CHECK(f.docs.create("Spaces-2", "Environments", obj(R"({"Name":"Dev"})")));
+}
+
+TEST_CASE("a renamed document frees its old name and takes the new one", "[documents]") {
+  fixture f;
+  auto e = ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+  e["Name"] = "Development";
+  ok(f.docs.replace(space, "Environments", "Environments-1", e));
+  CHECK(f.docs.find_by_name(space, "Environments", "", "development"));
+  CHECK_FALSE(f.docs.find_by_name(space, "Environments", "", "Dev"));
+  CHECK(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+}
+
+TEST_CASE("channel names are unique per project, not per space", "[documents]") {
+  fixture f;
+  auto p1 = f.project("One");
+  auto p2 = f.project("Two");
+  // Both projects already have a channel named Default.
+  json::object c{{"Name", "Default"}, {"ProjectId", str(p1, "Id")}};
+  CHECK_FALSE(f.docs.create(space, "Channels", c));
+  c["Name"] = "Hotfix";
+  CHECK(f.docs.create(space, "Channels", c));
+  c["ProjectId"] = str(p2, "Id");
+  CHECK(f.docs.create(space, "Channels", c));
+}
+
+TEST_CASE("creating a project creates its variable set, process and default channel",
+          "[documents]") {
+  fixture f;
+  auto p = f.project("Web");
+  CHECK(str(p, "Id") == "Projects-1");
+  CHECK(str(p, "VariableSetId") == "variableset-Projects-1");
+  CHECK(str(p, "DeploymentProcessId") == "deploymentprocess-Projects-1");
+  CHECK(str(p, "Slug") == "web");
+  auto vs = ok(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  CHECK(str(vs, "OwnerId") == "Projects-1");
+  auto dp = ok(f.docs.get(space, "DeploymentProcesses", "deploymentprocess-Projects-1"));
+  CHECK(str(dp, "ProjectId") == "Projects-1");
+  octomig::storage::document_query q;
+  q.owner_id = "Projects-1";
+  auto channels = f.docs.list(space, "Channels", q);
+  REQUIRE(channels);
+  REQUIRE(channels->size() == 1);
+  CHECK(str((*channels)[0], "Name") == "Default");
+  CHECK((*channels)[0].at("IsDefault").as_bool());
+  CHECK(str(ok(f.docs.find_by_slug(space, "Projects", "web")), "Id") == "Projects-1");
+}
+
+TEST_CASE("every reference must exist", "[documents]") {
+  fixture f;
+  json::object b{{"Name", "P"}, {"ProjectGroupId", "ProjectGroups-77"}, {"LifecycleId", f.lc}};
+  auto r = f.docs.create(space, "Projects", b);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("ProjectGroups-77") != std::string::npos);
+  CHECK_FALSE(f.docs.get(space, "Projects", "Projects-1"));
+  // The project's side documents were not written either.
+  CHECK_FALSE(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  auto lc = f.docs.create(
+      space, "Lifecycles",
+      obj(R"({"Name":"L2","Phases":[{"Name":"p","OptionalDeploymentTargets":["Environments-4"]}]})"));
+  REQUIRE_FALSE(lc);
+  CHECK(lc.err().message.find("/Phases/0/OptionalDeploymentTargets/0") != std::string::npos);
+}
+
+TEST_CASE("a referenced document cannot be deleted and the error names the referrer",
+          "[documents]") {
+  fixture f;
+  f.project("Web");
+  auto r = f.docs.remove(space, "Lifecycles", f.lc);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::invalid_argument);
+  CHECK(r.err().message.find("Project 'Web' (Projects-1)") != std::string::npos);
+  CHECK(f.docs.get(space, "Lifecycles", f.lc));
+}
+
+TEST_CASE("deleting a project deletes what it owns", "[documents]") {
+  fixture f;
+  f.project("Web");
+  ok(f.docs.create(space, "Releases", obj(R"({"Version":"1.0.0","ProjectId":"Projects-1"})")));
+  ok(f.docs.remove(space, "Projects", "Projects-1"));
+  CHECK_FALSE(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  CHECK_FALSE(f.docs.get(space, "DeploymentProcesses", "deploymentprocess-Projects-1"));
+  CHECK(f.docs.list(space, "Channels", {})->empty());
+  CHECK(f.docs.list(space, "Releases", {})->empty());
+  // Its name is free again, and the lifecycle is no longer used.
+  CHECK(f.docs.create(
+      space, "Projects",
+      json::object{{"Name", "Web"}, {"ProjectGroupId", f.pg}, {"LifecycleId", f.lc}}));
+  CHECK(str(ok(f.docs.get(space, "Projects", "Projects-2")), "Name") == "Web");
+}
+
+TEST_CASE("a side document is deleted only with its owner", "[documents]") {
+  fixture f;
+  f.project("Web");
+  auto r = f.docs.remove(space, "VariableSets", "variableset-Projects-1");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("deleted with it") != std::string::npos);
+}
+
+TEST_CASE("lists filter by ids, partial name and name, in id order", "[documents]") {
+  fixture f;
+  for (int i = 1; i <= 11; ++i)
+    ok(f.docs.create(space, "Environments", json::object{{"Name", "Env " + std::to_string(i)}}));
+  auto all = f.docs.list(space, "Environments", {});
+  REQUIRE(all->size() == 11);
+  CHECK(str((*all)[1], "Id") == "Environments-2");
+  CHECK(str((*all)[10], "Id") == "Environments-11");
+  octomig::storage::document_query q;
+  q.partial_name = "ENV 1";
+  CHECK(f.docs.list(space, "Environments", q)->size() == 3);  // 1, 10, 11
+  q = {};
+  q.name = "env 1";
+  CHECK(f.docs.list(space, "Environments", q)->size() == 1);
+  q = {};
+  q.ids = {"Environments-3", "Environments-5"};
+  CHECK(f.docs.list(space, "Environments", q)->size() == 2);
+}
+
+TEST_CASE("sensitive values are sealed at rest and never read back in plaintext", "[documents]") {
+  fixture f;
+  const std::string secret = "hunter2-plaintext-secret";
+  json::object acc{{"Name", "Creds"},
+                   {"AccountType", "UsernamePassword"},
+                   {"Username", "u"},
+                   {"Password", json::object{{"HasValue", true}, {"NewValue", secret}}}};
+  auto a = ok(f.docs.create(space, "Accounts", acc));
+  CHECK(json::serialize(a).find(secret) == std::string::npos);
+  CHECK(a.at("Password") == json::value(json::object{{"HasValue", true}, {"NewValue", nullptr}}));
+  CHECK(json::serialize(ok(f.docs.get(space, "Accounts", "Accounts-1"))).find(secret) ==
+        std::string::npos);
+  auto revealed = ok(f.docs.get_revealed(space, "Accounts", "Accounts-1"));
+  CHECK(revealed.at("Password").at("NewValue").as_string() == secret);
+
+  // PUT with HasValue:true and no NewValue keeps the secret; a NewValue replaces it.
+  a["Username"] = "renamed";
+  ok(f.docs.replace(space, "Accounts", "Accounts-1", a));
+  CHECK(ok(f.docs.get_revealed(space, "Accounts", "Accounts-1"))
+            .at("Password")
+            .at("NewValue")
+            .as_string() == secret);
+  a["Password"] = json::object{{"HasValue", true}, {"NewValue", "second"}};
+  ok(f.docs.replace(space, "Accounts", "Accounts-1", a));
+  CHECK(ok(f.docs.get_revealed(space, "Accounts", "Accounts-1"))
+            .at("Password")
+            .at("NewValue")
+            .as_string() == "second");
+
+  // A sensitive variable reads back as null, and keeps its value when PUT with null, even when
+  // the variables are reordered.
+  auto p = f.project("Web");
+  auto vs = ok(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  vs["Variables"] = json::array{
+      json::object{{"Name", "Open"}, {"Value", "visible"}},
+      json::object{
+          {"Name", "Key"}, {"Value", secret}, {"IsSensitive", true}, {"Type", "Sensitive"}}};
+  auto written = ok(f.docs.replace(space, "VariableSets", "variableset-Projects-1", vs));
+  CHECK(written.at("Variables").at(1).at("Value").is_null());
+  CHECK(written.at("Variables").at(0).at("Value").as_string() == "visible");
+  auto vars = written.at("Variables").as_array();
+  std::swap(vars[0], vars[1]);
+  written["Variables"] = vars;
+  ok(f.docs.replace(space, "VariableSets", "variableset-Projects-1", written));
+  auto opened = ok(f.docs.get_revealed(space, "VariableSets", "variableset-Projects-1"));
+  CHECK(opened.at("Variables").at(0).at("Value").as_string() == secret);
+
+  // Nothing RocksDB wrote holds the plaintext.
+  f.st.reset();
+  CHECK(all_bytes(f.dir.path()).find(secret) == std::string::npos);
+}
+
+TEST_CASE("a certificate needs its data", "[documents]") {
+  fixture f;
+  auto r =
+      f.docs.create(space, "Certificates",
+                    obj(R"({"Name":"C","CertificateData":{"HasValue":false,"NewValue":null}})"));
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("CertificateData") != std::string::npos);
+  CHECK(f.docs.create(space, "Certificates", obj(R"({"Name":"C","CertificateData":"MIIBase64"})")));
+}
+
+TEST_CASE("a deployment's task is checked for its shape only", "[documents]") {
+  fixture f;
+  f.project("Web");
+  ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+  ok(f.docs.create(space, "Releases", obj(R"({"Version":"1.0.0","ProjectId":"Projects-1"})")));
+  json::object d{{"ReleaseId", "Releases-1"},
+                 {"EnvironmentId", "Environments-1"},
+                 {"ProjectId", "Projects-1"},
+                 {"TaskId", "ServerTasks-40"}};
+  CHECK(f.docs.create(space, "Deployments", d));
+  d["TaskId"] = "Tasks-40";
+  CHECK_FALSE(f.docs.create(space, "Deployments", d));
+}

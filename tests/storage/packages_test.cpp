@@ -1,0 +1,208 @@
+// The package feed's files and index (storage/packages.cpp) against real RocksDB and a real
+// directory, one fresh temporary directory per test.
+#include "storage/packages.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
+
+#include "tests/support/store_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace octomig::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<package_writer> writer_with(const fs::path& feed, const std::string& bytes) {
+  auto w = package_writer::create(feed);
+  if (!w) FAIL(w.err().message);
+  REQUIRE(w.value()->write(bytes.data(), bytes.size()).ok());
+  return std::move(w.value());
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::size_t files_in(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return 0;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+const package_identity foo_1{"Foo", "1.0.0", ".zip"};
+
+}  // namespace
+
+TEST_CASE("file names split into package id and version with Octopus's rule", "[packages]") {
+  struct example {
+    const char* name;
+    const char* id;
+    const char* version;
+    const char* ext;
+  };
+  for (auto e : {example{"Foo.1.0.0.zip", "Foo", "1.0.0", ".zip"},
+                 example{"Octopus.Space.Migration.1.0.0-abcd1234.zip", "Octopus.Space.Migration",
+                         "1.0.0-abcd1234", ".zip"},
+                 example{"My_App-Web.2.10.3.4.nupkg", "My_App-Web", "2.10.3.4", ".nupkg"},
+                 example{"Foo.Bar.1.2.3.tar.gz", "Foo.Bar", "1.2.3", ".tar.gz"},
+                 example{"Foo.1.0.0.TGZ", "Foo", "1.0.0", ".tgz"},
+                 example{"Foo.1.0.0.tar", "Foo", "1.0.0", ".tar"},
+                 example{"Foo.1.0.0.tar.bz2", "Foo", "1.0.0", ".tar.bz2"},
+                 example{"app.3.jar", "app", "3", ".jar"},
+                 example{"Foo.1.0.0-beta.2+build.7.zip", "Foo", "1.0.0-beta.2+build.7", ".zip"}}) {
+    INFO(e.name);
+    auto r = parse_package_file_name(e.name);
+    if (!r) FAIL(r.err().message);
+    CHECK(r->package_id == e.id);
+    CHECK(r->version == e.version);
+    CHECK(r->extension == e.ext);
+  }
+}
+
+TEST_CASE("file names without a version, with a bad extension or characters are refused", "[packages]") {
+  for (const char* name : {"Foo.zip", "Foo.1.0.0.exe", "Foo.1.0.0", "Foo 1.0.0.zip", ".1.0.0.zip",
+                           "Foo..1.0.0.zip", "../Foo.1.0.0.zip", ".zip"}) {
+    INFO(name);
+    auto r = parse_package_file_name(name);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::invalid_argument);
+  }
+}
+
+TEST_CASE("a package id over 100 characters is too long", "[packages]") {
+  auto r = parse_package_file_name(std::string(101, 'a') + ".1.0.0.zip");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == errc::too_large);
+  CHECK(r.err().message == "Package Name is too long.");
+  CHECK(parse_package_file_name(std::string(100, 'a') + ".1.0.0.zip").ok());
+  CHECK(parse_package_file_name(std::string(300, 'a') + ".1.0.0.zip").err().code == errc::too_large);
+}
+
+TEST_CASE("versions compare by SemVer precedence", "[packages]") {
+  CHECK(compare_versions("1.0.0", "1.0.1") < 0);
+  CHECK(compare_versions("1.9.0", "1.10.0") < 0);
+  CHECK(compare_versions("1.0.0-beta", "1.0.0") < 0);
+  CHECK(compare_versions("1.0.0-alpha.2", "1.0.0-alpha.10") < 0);
+  CHECK(compare_versions("1.0.0-alpha", "1.0.0-alpha.1") < 0);
+  CHECK(compare_versions("1.0.0-2", "1.0.0-alpha") < 0);
+  CHECK(compare_versions("1.0", "1.0.0") == 0);
+  CHECK(compare_versions("1.0.0+a", "1.0.0+b") == 0);
+  CHECK(compare_versions("2.0.0", "1.99.99.99") > 0);
+}
+
+TEST_CASE("a published package is in the feed folder and the index, with its hashes", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto st = testing::open_store(dir / "db");
+  auto feed = dir / "feed";
+
+  auto out = publish_package(*st, feed, writer_with(feed, "abc"), "Spaces-1", foo_1,
+                             overwrite_mode::fail_if_exists, false, 1490043617000000);
+  if (!out) FAIL(out.err().message);
+  CHECK(out->created);
+  const auto& r = out->record;
+  CHECK(r.file_name == "Foo.1.0.0.zip");
+  CHECK(r.size_bytes == 3);
+  CHECK(r.sha1 == "a9993e364706816aba3e25717850c26c9cd0d89d");
+  CHECK(r.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "abc");
+  CHECK(files_in(incoming_dir(feed)) == 0);
+
+  auto got = get_package(*st, "Spaces-1", "foo", "1.0.0");  // ids compare case-insensitively
+  REQUIRE(got.ok());
+  CHECK(got->package_id == "Foo");
+  CHECK(got->published == 1490043617000000);
+  CHECK(find_package(*st, "Spaces-1", "Foo.1.0.0").ok());
+  CHECK(find_package(*st, "Spaces-1", "Foo.1.0.1").err().code == errc::not_found);
+  CHECK(get_package(*st, "Spaces-2", "Foo", "1.0.0").err().code == errc::not_found);
+
+  SECTION("the index survives a restart") {
+    st.reset();
+    st = testing::open_store(dir / "db");
+    auto all = list_packages(*st, "Spaces-1");
+    REQUIRE(all.ok());
+    REQUIRE(all->size() == 1);
+    CHECK(all->front().sha1 == r.sha1);
+  }
+  SECTION("delete removes the row and the file") {
+    REQUIRE(delete_package(*st, feed, r).ok());
+    CHECK(get_package(*st, "Spaces-1", "Foo", "1.0.0").err().code == errc::not_found);
+    CHECK_FALSE(fs::exists(feed / "Spaces-1" / "Foo.1.0.0.zip"));
+  }
+}
+
+TEST_CASE("publishing an existing version follows the overwrite mode", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto st = testing::open_store(dir / "db");
+  auto feed = dir / "feed";
+  REQUIRE(publish_package(*st, feed, writer_with(feed, "one"), "Spaces-1", foo_1,
+                          overwrite_mode::fail_if_exists, false, 1)
+              .ok());
+
+  SECTION("FailIfExists is a conflict and leaves the first package and no temporary file") {
+    auto r = publish_package(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
+                             overwrite_mode::fail_if_exists, true, 2);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::conflict);
+    CHECK(r.err().message == package_exists_message);
+    CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "one");
+    CHECK(files_in(incoming_dir(feed)) == 0);
+  }
+  SECTION("IgnoreIfExists keeps the first package and says it did not create one") {
+    auto r = publish_package(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
+                             overwrite_mode::ignore_if_exists, false, 2);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->created);
+    CHECK(r->record.size_bytes == 3);
+    CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "one");
+  }
+  SECTION("OverwriteExisting replaces it, but only for a caller who may replace") {
+    auto refused = publish_package(*st, feed, writer_with(feed, "two!"), "Spaces-1", foo_1,
+                                   overwrite_mode::overwrite_existing, false, 2);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.err().code == errc::forbidden);
+    auto r = publish_package(*st, feed, writer_with(feed, "two!"), "Spaces-1",
+                             package_identity{"foo", "1.0.0", ".zip"},
+                             overwrite_mode::overwrite_existing, true, 2);
+    REQUIRE(r.ok());
+    CHECK(r->created);
+    CHECK(r->record.package_id == "Foo");  // the first push's spelling
+    CHECK(r->record.size_bytes == 4);
+    CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "two!");
+    CHECK(list_packages(*st, "Spaces-1")->size() == 1);
+  }
+}
+
+TEST_CASE("a writer dropped before publishing leaves no file", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto feed = dir / "feed";
+  {
+    auto w = writer_with(feed, std::string(100000, 'x'));
+    CHECK(files_in(incoming_dir(feed)) == 1);
+  }
+  CHECK(files_in(incoming_dir(feed)) == 0);
+}
+
+TEST_CASE("the start-up sweep removes unfinished uploads and unindexed files only", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto st = testing::open_store(dir / "db");
+  auto feed = dir / "feed";
+  REQUIRE(publish_package(*st, feed, writer_with(feed, "kept"), "Spaces-1", foo_1,
+                          overwrite_mode::fail_if_exists, false, 1)
+              .ok());
+  // What a crash leaves: an upload in progress, and a file renamed into place but not indexed.
+  std::ofstream(incoming_dir(feed) / "upload-1.partial") << "half";
+  std::ofstream(feed / "Spaces-1" / "Bar.2.0.0.zip") << "orphan";
+
+  auto report = sweep_feed(*st, feed);
+  REQUIRE(report.ok());
+  CHECK(report->temporary_removed == 1);
+  CHECK(report->orphans_removed == 1);
+  CHECK(files_in(incoming_dir(feed)) == 0);
+  CHECK_FALSE(fs::exists(feed / "Spaces-1" / "Bar.2.0.0.zip"));
+  CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "kept");
+}
+
+}  // namespace octomig::storage
