@@ -9,8 +9,14 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev catch2 libzip-dev libarchive-dev
   curl wrk hyperfine nginx-light
   libssl-dev
-  nodejs npm
 )
+
+# Node.js and npm drive the real JavaScript clients in the tests. A machine may already have them
+# from another source (a nodejs build that bundles npm conflicts with Debian's npm package), so
+# they are installed only when the commands are missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
