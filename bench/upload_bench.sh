@@ -12,7 +12,9 @@
 # feed/.incoming/, parsing it, copying the file part into the feed while computing SHA-1 and
 # SHA-256, fsync, rename and the index write; i.e. until curl has the 201. The reference is `cp`
 # alone and `cp` followed by an fsync of the copy (octomigd syncs the package it publishes).
-# The file is in the page cache for both (written just before). Each round runs cp, then the upload,
+# A third reference, when python3 is there: the same curl upload to a server that only reads and
+# drops the bytes, i.e. what curl and loopback TCP allow at all on this machine.
+# The file is in the page cache for all of them (written just before). Each round runs cp, then the upload,
 # then deletes the package (DELETE) so that the disk holds at most four copies. The API key is read
 # into a curl header file (mode 0600) and never printed.
 set -euo pipefail
@@ -90,11 +92,44 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 PEAK_HWM=$(kib_of "$PID" VmHWM)
+
+SINK_RATE=""
+if command -v python3 >/dev/null; then
+  # Reads the header, answers 100 Continue if asked, reads and drops Content-Length bytes, answers 201.
+  cat >"$WORK/sink.py" <<'PY'
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+head = b""
+while b"\r\n\r\n" not in head:
+    head += c.recv(65536)
+hdr, rest = head.split(b"\r\n\r\n", 1)
+length = next(int(l.split(b":")[1]) for l in hdr.split(b"\r\n") if l.lower().startswith(b"content-length:"))
+if b"100-continue" in hdr.lower():
+    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+buf, got = bytearray(1 << 20), len(rest)
+while got < length:
+    n = c.recv_into(buf)
+    if n == 0: sys.exit(1)
+    got += n
+c.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+PY
+  python3 "$WORK/sink.py" >"$WORK/sink.port" &
+  SINK_PID=$!
+  for _ in $(seq 1 100); do [[ -s $WORK/sink.port ]] && break; sleep 0.05; done
+  out=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' \
+    -F "file=@$PKG;filename=Bench.1.0.0.zip;type=application/zip" "http://127.0.0.1:$(cat "$WORK/sink.port")/")
+  wait "$SINK_PID" || true
+  [[ ${out%% *} == 201 ]] && SINK_RATE=$(mb_per_s "$BYTES" "${out##* }")
+fi
 left=$(find "$WORK/data/feed" -type f | wc -l)
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 CP=$(median "${CP_RATES[@]}"); SY=$(median "${SYNC_RATES[@]}"); UP=$(median "${UP_RATES[@]}")
 echo
 echo "median: cp ${CP} MB/s, cp+fsync ${SY} MB/s, upload ${UP} MB/s:" \
   "$((100 * UP / CP)) % of cp, $((100 * UP / SY)) % of cp+fsync (goal >= 50 %)"
+[[ -n $SINK_RATE ]] && echo "the same curl upload to a sink that drops the bytes: ${SINK_RATE} MB/s" \
+  "(octomigd reaches $((100 * UP / SINK_RATE)) % of it)"
 echo "octomigd peak RSS (VmHWM) ${PEAK_HWM} KiB = $(((PEAK_HWM - IDLE_RSS) / 1024)) MiB above idle VmRSS" \
   "(goal < 64 MiB); files left in the feed after the deletes: $left"

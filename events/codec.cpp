@@ -1,10 +1,18 @@
 #include "events/codec.hpp"
 
+#include "events/events.hpp"
+
 #include <algorithm>
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 #include <sstream>
 #include <streambuf>
+
+// Declared before the loads below, which name it: cereal finds a type's serialize by ADL.
+namespace octomig::events {
+template <class A> void serialize(A& a, log_line& l) { a(l.category, l.occurred_at, l.text); }
+}  // namespace octomig::events
 
 // Strings are read in bounded chunks: cereal's own load resizes the string to the length field
 // before reading, so one damaged length made the decoder allocate and zero gigabytes (or abort)
@@ -23,6 +31,21 @@ void load(PortableBinaryInputArchive& ar, std::string& s) {
     const std::size_t n = static_cast<std::size_t>(std::min<size_type>(chunk, size - old));
     s.resize(old + n);
     ar(binary_data(s.data() + old, n));
+  }
+}
+
+// A task_recorded's log is a vector of structs. cereal's own vector load resizes to the length
+// field first, with the same failure as strings above; this one grows the vector as elements
+// actually decode, so a damaged length ends in a short-buffer error instead. Same wire format.
+void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::log_line>& v) {
+  size_type size = 0;
+  ar(make_size_tag(size));
+  v.clear();
+  v.reserve(static_cast<std::size_t>(std::min<size_type>(size, 1024)));
+  for (size_type i = 0; i < size; ++i) {
+    octomig::events::log_line line;
+    ar(line);
+    v.push_back(std::move(line));
   }
 }
 }  // namespace cereal
@@ -45,7 +68,7 @@ template <class A> void serialize(A& a, task_interrupted& e) { a(e.error_message
 template <class A> void serialize(A& a, task_recorded& e) {
   auto state = static_cast<std::uint8_t>(e.final_state);
   a(e.name, e.description, e.space_id, e.arguments_json, state, e.queue_time, e.start_time,
-    e.completed_time, e.error_message, e.has_warnings_or_errors);
+    e.completed_time, e.error_message, e.has_warnings_or_errors, e.log);
   e.final_state = static_cast<task_status>(state);
 }
 template <class A> void serialize(A& a, maintenance_entered& e) { a(e.task_id); }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace octomig::events {
 
@@ -22,6 +23,13 @@ enum class task_status : std::uint8_t {
   timed_out = 5,
   success = 6,
   cancelling = 8,
+};
+
+// One line of a task's log: projected from a task event, or carried by a task_recorded.
+struct log_line {
+  std::string category;  // Info, Highlight, Warning, Error, Fatal, ...
+  timestamp_us occurred_at = 0;
+  std::string text;
 };
 
 // ---- task streams (ServerTasks-N) ----
@@ -88,6 +96,9 @@ struct task_recorded {
   timestamp_us completed_time;  // 0: not completed
   std::string error_message;
   bool has_warnings_or_errors;
+  // The task's log as it was written where the task ran: it becomes the task's log lines, in
+  // order, so a recorded task shows the same log as one that ran here.
+  std::vector<log_line> log;
 };
 
 // ---- the system stream ----

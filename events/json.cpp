@@ -57,7 +57,9 @@ json::object data_of(const event_body& b) {
                                 {"StartTime", date_or_null(e.start_time)},
                                 {"CompletedTime", date_or_null(e.completed_time)},
                                 {"ErrorMessage", e.error_message},
-                                {"HasWarningsOrErrors", e.has_warnings_or_errors}};
+                                {"HasWarningsOrErrors", e.has_warnings_or_errors},
+                                // A count: the lines themselves are the task's log (task_logs).
+                                {"LogLines", e.log.size()}};
           },
           [](const maintenance_entered& e) { return json::object{{"TaskId", e.task_id}}; },
           [](const maintenance_left& e) { return json::object{{"TaskId", e.task_id}}; },

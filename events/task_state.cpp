@@ -84,7 +84,7 @@ task_state apply(task_state s, const envelope& e) {
              e.body);
   s.version = e.stream_version;
   s.last_updated = at;
-  if (has_log_line(e.body)) ++s.log_line_count;
+  s.log_line_count += log_lines_added(e.body);
   return s;
 }
 
@@ -92,6 +92,19 @@ bool has_log_line(const event_body& b) {
   return !(std::holds_alternative<task_recorded>(b) || std::holds_alternative<maintenance_entered>(b) ||
            std::holds_alternative<maintenance_left>(b) || std::holds_alternative<api_key_created>(b) ||
            std::holds_alternative<api_key_revoked>(b));
+}
+
+std::uint32_t log_lines_added(const event_body& b) {
+  if (const auto* r = std::get_if<task_recorded>(&b))
+    return static_cast<std::uint32_t>(r->log.size());
+  return has_log_line(b) ? 1 : 0;
+}
+
+std::vector<log_line> log_lines_for(const envelope& e) {
+  if (const auto* r = std::get_if<task_recorded>(&e.body)) return r->log;
+  std::vector<log_line> out;
+  if (auto line = log_line_for(e)) out.push_back(std::move(*line));
+  return out;
 }
 
 std::optional<log_line> log_line_for(const envelope& e) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "events/events.hpp"
 
@@ -34,18 +35,18 @@ struct task_state {
 inline bool is_completed(const task_state& s) { return is_completed(s.state); }
 inline bool finished_successfully(const task_state& s) { return s.state == task_status::success; }
 
-// One line of a task's log, as projected from an event.
-struct log_line {
-  std::string category;  // Info, Highlight, Warning, Error, Fatal, ...
-  timestamp_us occurred_at = 0;
-  std::string text;
-};
-
-// The log line an event adds to its task's log, if any.
+// The log line an event that logs one line adds to its task's log, if any. A task_recorded
+// carries its lines itself (task_recorded::log); log_lines_for covers both.
 std::optional<log_line> log_line_for(const envelope& e);
 
-// Whether log_line_for(e) has a line, without building it (the fold's hot path).
+// Every line an event adds to its task's log, in order.
+std::vector<log_line> log_lines_for(const envelope& e);
+
+// Whether log_line_for(e) has a line, without building it.
 bool has_log_line(const event_body& b);
+
+// How many lines log_lines_for(e) returns, without building them (the fold's hot path).
+std::uint32_t log_lines_added(const event_body& b);
 
 //   Queued --task_started--> Executing --task_succeeded--> Success
 //     |                        |  \--task_failed / task_interrupted--> Failed

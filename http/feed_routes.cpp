@@ -33,7 +33,8 @@ events::timestamp_us now_us() {
 
 bool contains_ci(const std::string& hay, const std::string& needle) {
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
   return it != hay.end();
 }
@@ -100,12 +101,15 @@ class feed_routes {
       if (v == "overwriteexisting") return storage::overwrite_mode::overwrite_existing;
       if (v == "ignoreifexists") return storage::overwrite_mode::ignore_if_exists;
       return make_error(errc::invalid_argument,
-                        "The value of 'overwriteMode' must be FailIfExists, OverwriteExisting or IgnoreIfExists.");
+                        "The value of 'overwriteMode' must be FailIfExists, OverwriteExisting or "
+                        "IgnoreIfExists.");
     }
     if (auto* r = req.param("replace"); r && !r->empty()) {
       auto b = parse_bool(*r);
-      if (!b) return make_error(errc::invalid_argument, "The value of 'replace' must be true or false.");
-      return *b ? storage::overwrite_mode::overwrite_existing : storage::overwrite_mode::fail_if_exists;
+      if (!b)
+        return make_error(errc::invalid_argument, "The value of 'replace' must be true or false.");
+      return *b ? storage::overwrite_mode::overwrite_existing
+                : storage::overwrite_mode::fail_if_exists;
     }
     return storage::overwrite_mode::fail_if_exists;
   }
@@ -149,7 +153,8 @@ class feed_routes {
     // lock, since another push may land meanwhile.
     auto existing = storage::get_package(*cfg_.store, space, id->package_id, id->version);
     if (existing) {
-      if (*m == storage::overwrite_mode::ignore_if_exists) return respond(json_response(resource(*existing), 200));
+      if (*m == storage::overwrite_mode::ignore_if_exists)
+        return respond(json_response(resource(*existing), 200));
       if (*m == storage::overwrite_mode::fail_if_exists)
         return respond(error_response(make_error(errc::conflict, storage::package_exists_message)));
     } else if (existing.err().code != errc::not_found) {
@@ -159,12 +164,13 @@ class feed_routes {
     auto writer = storage::package_writer::create(root());
     if (!writer) return respond(error_response(writer.err()));
     auto* w = writer->get();
-    auto copied = reader.copy_part([w](const char* data, std::size_t n) { return w->write(data, n); });
+    auto copied =
+        reader.copy_part([w](const char* data, std::size_t n) { return w->write(data, n); });
     if (!copied) return respond(error_response(copied.err()));
     if (w->size() == 0) return respond(bad_request(empty_file_message));
 
-    auto out = storage::publish_package(*cfg_.store, root(), std::move(writer.value()), space, *id, *m,
-                                        admin, now_us());
+    auto out = storage::publish_package(*cfg_.store, root(), std::move(writer.value()), space, *id,
+                                        *m, admin, now_us());
     if (!out) return respond(error_response(out.err()));
     respond(json_response(resource(out->record), out->created ? 201 : 200));
   }
@@ -196,12 +202,16 @@ class feed_routes {
     });
     if (latest)
       kept.erase(std::unique(kept.begin(), kept.end(),
-                             [](const auto& a, const auto& b) { return iequals(a.package_id, b.package_id); }),
+                             [](const auto& a, const auto& b) {
+                               return iequals(a.package_id, b.package_id);
+                             }),
                  kept.end());
     json::array items;
-    for (std::size_t i = p->skip; i < kept.size() && items.size() < p->take; ++i) items.push_back(resource(kept[i]));
-    respond(json_response(collection("PackageFromBuiltInFeed", std::move(items), kept.size(), *p,
-                                     c.base() + "/packages", c.base() + "/packages" + list_template)));
+    for (std::size_t i = p->skip; i < kept.size() && items.size() < p->take; ++i)
+      items.push_back(resource(kept[i]));
+    respond(
+        json_response(collection("PackageFromBuiltInFeed", std::move(items), kept.size(), *p,
+                                 c.base() + "/packages", c.base() + "/packages" + list_template)));
   }
 
   // The package named by the route's id, with or without the "packages-" prefix.
@@ -222,11 +232,14 @@ class feed_routes {
   void raw(const call& c, const respond_fn& respond) const {
     if (!known_space(c)) return respond(not_found());
     auto r = find(c);
-    if (!r) return respond(r.err().code == errc::not_found ? bad_request(not_in_index_message) : error_response(r.err()));
+    if (!r)
+      return respond(r.err().code == errc::not_found ? bad_request(not_in_index_message)
+                                                     : error_response(r.err()));
     response out;
     out.content_type = "application/octet-stream";
     out.body_file = storage::package_path(root(), *r).string();
-    out.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + r->file_name + "\"");
+    out.headers.emplace_back("Content-Disposition",
+                             "attachment; filename=\"" + r->file_name + "\"");
     respond(std::move(out));
   }
 
@@ -234,7 +247,8 @@ class feed_routes {
     if (!known_space(c)) return respond(not_found());
     auto r = find(c);
     if (!r) return respond(r.err().code == errc::not_found ? not_found() : error_response(r.err()));
-    if (auto d = storage::delete_package(*cfg_.store, root(), *r); !d) return respond(error_response(d.err()));
+    if (auto d = storage::delete_package(*cfg_.store, root(), *r); !d)
+      return respond(error_response(d.err()));
     respond(json_response(resource(*r)));
   }
 
@@ -249,11 +263,14 @@ void add_package_routes(route_table& routes, const api_config& cfg) {
   auto h = [f](void (feed_routes::*m)(const call&, const respond_fn&) const) {
     return [f, m](const call& c, respond_fn r) { ((*f).*m)(c, r); };
   };
-  routes.add("packages/raw", "POST", "packages/raw", access::user, both, h(&feed_routes::push), true);
+  routes.add("packages/raw", "POST", "packages/raw", access::user, both, h(&feed_routes::push),
+             true);
   routes.add("packages", "GET", "packages", access::user, both, h(&feed_routes::list));
   routes.add("packages/{id}", "GET", "packages/{id}", access::user, both, h(&feed_routes::get));
-  routes.add("packages/{id}/raw", "GET", "packages/{id}/raw", access::user, both, h(&feed_routes::raw));
-  routes.add("packages/{id}", "DELETE", "packages/{id}", access::admin, both, h(&feed_routes::remove));
+  routes.add("packages/{id}/raw", "GET", "packages/{id}/raw", access::user, both,
+             h(&feed_routes::raw));
+  routes.add("packages/{id}", "DELETE", "packages/{id}", access::admin, both,
+             h(&feed_routes::remove));
 }
 
 }  // namespace octomig::http

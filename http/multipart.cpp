@@ -27,7 +27,8 @@ std::string trim(const std::string& s) {
 }
 
 error malformed(const std::string& why) {
-  return make_error(errc::invalid_argument, "The multipart/form-data body is not valid: " + why + ".");
+  return make_error(errc::invalid_argument,
+                    "The multipart/form-data body is not valid: " + why + ".");
 }
 
 // Splits `a; b=c; d="e;f"` into parameters after the first token. Quoted values keep a backslash
@@ -37,7 +38,8 @@ std::vector<std::pair<std::string, std::string>> parameters(const std::string& v
   while (pos < v.size()) {
     while (pos < v.size() && (v[pos] == ';' || v[pos] == ' ' || v[pos] == '\t')) ++pos;
     auto name_end = v.find_first_of("=;", pos);
-    std::string name = lower(trim(v.substr(pos, name_end == std::string::npos ? std::string::npos : name_end - pos)));
+    std::string name = lower(
+        trim(v.substr(pos, name_end == std::string::npos ? std::string::npos : name_end - pos)));
     if (name_end == std::string::npos || v[name_end] == ';') {
       if (!name.empty()) out.emplace_back(name, "");
       pos = name_end == std::string::npos ? v.size() : name_end + 1;
@@ -49,7 +51,8 @@ std::vector<std::pair<std::string, std::string>> parameters(const std::string& v
     if (pos < v.size() && v[pos] == '"') {
       ++pos;
       while (pos < v.size() && v[pos] != '"') {
-        if (v[pos] == '\\' && pos + 1 < v.size() && (v[pos + 1] == '"' || v[pos + 1] == '\\')) ++pos;
+        if (v[pos] == '\\' && pos + 1 < v.size() && (v[pos + 1] == '"' || v[pos + 1] == '\\'))
+          ++pos;
         value += v[pos++];
       }
       ++pos;  // the closing quote
@@ -110,7 +113,8 @@ std::string base_name(const std::string& path) {
 
 std::optional<std::string> multipart_boundary(const std::string& content_type) {
   auto semi = content_type.find(';');
-  if (lower(trim(content_type.substr(0, semi))) != "multipart/form-data" || semi == std::string::npos)
+  if (lower(trim(content_type.substr(0, semi))) != "multipart/form-data" ||
+      semi == std::string::npos)
     return std::nullopt;
   for (const auto& [name, value] : parameters(content_type, semi + 1))
     if (name == "boundary" && !value.empty() && value.size() <= 200) return value;
@@ -202,7 +206,8 @@ result<std::optional<file_part>> multipart_reader::next_file_part() {
         break;
     }
     if (auto a = fill(2); !a) return a.err();
-    if (buf_.compare(pos_, 2, "\r\n") != 0) return malformed("a boundary line does not end with CRLF");
+    if (buf_.compare(pos_, 2, "\r\n") != 0)
+      return malformed("a boundary line does not end with CRLF");
     // The header block ends at an empty line; "\r\n" is kept in front so that a part without
     // headers (CRLF CRLF right after the delimiter line) is found the same way.
     std::size_t header_start = pos_;
@@ -210,7 +215,8 @@ result<std::optional<file_part>> multipart_reader::next_file_part() {
     while (true) {
       end = buf_.find("\r\n\r\n", header_start);
       if (end != std::string::npos) break;
-      if (buf_.size() - header_start > part_header_limit) return malformed("a part's headers are too large");
+      if (buf_.size() - header_start > part_header_limit)
+        return malformed("a part's headers are too large");
       if (eof_) return malformed("the body ends inside a part's headers");
       auto a = fill(buf_.size() - pos_ + 1);
       if (!a) return a.err();
@@ -223,10 +229,12 @@ result<std::optional<file_part>> multipart_reader::next_file_part() {
     std::size_t line_start = 0;
     while (line_start <= headers.size()) {
       auto line_end = headers.find("\r\n", line_start);
-      auto line = headers.substr(line_start, line_end == std::string::npos ? std::string::npos : line_end - line_start);
+      auto line = headers.substr(
+          line_start, line_end == std::string::npos ? std::string::npos : line_end - line_start);
       auto colon = line.find(':');
       if (colon != std::string::npos && lower(trim(line.substr(0, colon))) == "content-disposition")
-        parse_content_disposition(trim(line.substr(colon + 1)), part.field_name, part.file_name, has_file);
+        parse_content_disposition(trim(line.substr(colon + 1)), part.field_name, part.file_name,
+                                  has_file);
       if (line_end == std::string::npos) break;
       line_start = line_end + 2;
     }
@@ -239,7 +247,8 @@ result<std::optional<file_part>> multipart_reader::next_file_part() {
 status multipart_reader::copy_part(const byte_sink& sink) {
   auto found = to_delimiter(&sink);
   if (!found) return found.err();
-  if (!*found) return malformed("the body ends before the file part's closing boundary (a truncated upload?)");
+  if (!*found)
+    return malformed("the body ends before the file part's closing boundary (a truncated upload?)");
   return ok_status();
 }
 

@@ -189,26 +189,19 @@ class session : public std::enable_shared_from_this<session> {
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
-  bool transport_error(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) {
-      close();
-      return true;
-    }
-    if (ec.category() == beast::error_code(bhttp::error::bad_method).category()) {
-      refuse(error_response(400, "The request is not valid HTTP: " + ec.message() + "."));
-      return true;
-    }
+  // A read failed: malformed HTTP gets a 400, anything else (the client went away, a timeout)
+  // just ends the connection.
+  void transport_error(beast::error_code ec) {
+    if (ec != bhttp::error::end_of_stream &&
+        ec.category() == beast::error_code(bhttp::error::bad_method).category())
+      return refuse(error_response(400, "The request is not valid HTTP: " + ec.message() + "."));
     close();
-    return true;
   }
 
   void on_header(beast::error_code ec, std::size_t) {
     first_ = false;
     if (ec == bhttp::error::header_limit) return refuse(error_response(431, "The request headers are too large."));
-    if (ec) {
-      transport_error(ec);
-      return;
-    }
+    if (ec) return transport_error(ec);
     const auto& h = head_->get();
     version_ = h.version();
     keep_alive_ = h.keep_alive() && !srv_->stopping;
@@ -235,10 +228,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_body(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) return refuse(too_large());
-    if (ec) {
-      transport_error(ec);
-      return;
-    }
+    if (ec) return transport_error(ec);
     req_.body = std::move(body_->get().body());
     body_.reset();
     dispatch_request();
@@ -258,13 +248,14 @@ class session : public std::enable_shared_from_this<session> {
     head_.reset();
     upload_->body_limit(limit);
     upload_->eager(true);  // put() parses every chunk it is given, not one at a time
+    if (srv_->opts.upload_dir.empty())
+      return refuse(error_response(500, "The upload cannot be stored: no upload directory is set."));
     std::error_code fec;
     std::filesystem::create_directories(srv_->opts.upload_dir, fec);
     auto path = srv_->opts.upload_dir / upload_file_name();
     beast::error_code ec;
     upload_->get().body().open(path.c_str(), beast::file_mode::write_new, ec);
-    if (ec || srv_->opts.upload_dir.empty())
-      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
+    if (ec) return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
     upload_path_ = path;
     if (upload_->is_done()) return finish_upload();
     continue_then([self = shared_from_this()] { self->read_upload(); });
@@ -296,8 +287,7 @@ class session : public std::enable_shared_from_this<session> {
       if (pec) {
         discard_upload();
         if (pec == bhttp::error::body_limit) return refuse(too_large());
-        transport_error(pec);
-        return;
+        return transport_error(pec);
       }
       if (used == 0) break;
     }

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "storage/keys.hpp"
 #include "storage/store_impl.hpp"
@@ -56,8 +59,8 @@ void put_str(std::string& out, const std::string& s) {
 
 std::string encode(const package_record& r) {
   std::string out(1, record_format);
-  for (const auto* s : {&r.space_id, &r.package_id, &r.version, &r.extension, &r.file_name,
-                        &r.sha1, &r.sha256, &r.title})
+  for (const auto* s : {&r.space_id, &r.package_id, &r.version, &r.extension, &r.file_name, &r.sha1,
+                        &r.sha256, &r.title})
     put_str(out, *s);
   keys::put_u64(out, r.size_bytes);
   keys::put_u64(out, static_cast<std::uint64_t>(r.published));
@@ -111,7 +114,8 @@ std::string random_suffix() {
 // Numeric-aware part comparison for SemVer pre-release identifiers.
 int compare_identifiers(const std::string& a, const std::string& b) {
   auto numeric = [](const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   bool na = numeric(a), nb = numeric(b);
   if (na && nb) {
@@ -140,9 +144,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }  // namespace
 
 const std::vector<std::string>& package_extensions() {
-  static const std::vector<std::string> list = {".tar.gz", ".tar.bz2", ".tar.xz", ".nupkg",
-                                                ".zip",    ".tgz",     ".tar",    ".jar",
-                                                ".war",    ".ear"};
+  static const std::vector<std::string> list = {".tar.gz", ".tar.bz2", ".tar.xz", ".nupkg", ".zip",
+                                                ".tgz",    ".tar",     ".jar",    ".war",   ".ear"};
   return list;
 }
 
@@ -220,7 +223,8 @@ result<package_record> get_package(const store& st, const std::string& space_id,
                                    const std::string& package_id, const std::string& version) {
   auto& d = st.internals();
   std::string v;
-  auto s = d.db->Get(rocksdb::ReadOptions(), d.h(cf_packages), index_key(space_id, package_id, version), &v);
+  auto s = d.db->Get(rocksdb::ReadOptions(), d.h(cf_packages),
+                     index_key(space_id, package_id, version), &v);
   if (s.IsNotFound())
     return make_error(errc::not_found, "There is no package " + package_id + " " + version + ".");
   if (!s.ok()) return io(s, "cannot read the package index");
@@ -233,7 +237,8 @@ result<package_record> find_package(const store& st, const std::string& space_id
   // as Octopus's lazy pattern does.
   for (auto dot = id_and_version.find('.'); dot != std::string::npos;
        dot = id_and_version.find('.', dot + 1)) {
-    auto r = get_package(st, space_id, id_and_version.substr(0, dot), id_and_version.substr(dot + 1));
+    auto r =
+        get_package(st, space_id, id_and_version.substr(0, dot), id_and_version.substr(dot + 1));
     if (r || r.err().code != errc::not_found) return r;
   }
   return make_error(errc::not_found, "There is no package " + id_and_version + ".");
@@ -251,7 +256,9 @@ fs::path package_path(const fs::path& feed_root, const package_record& rec) {
   return feed_root / rec.space_id / rec.file_name;
 }
 
-fs::path incoming_dir(const fs::path& feed_root) { return feed_root / ".incoming"; }
+fs::path incoming_dir(const fs::path& feed_root) {
+  return feed_root / ".incoming";
+}
 
 status delete_package(store& st, const fs::path& feed_root, const package_record& rec) {
   std::lock_guard<std::mutex> lock(feed_mu);
@@ -266,12 +273,57 @@ status delete_package(store& st, const fs::path& feed_root, const package_record
 
 // ---- package_writer ----
 
+// SHA-1 on the writing thread and SHA-256 on a helper thread, over the same chunk at the same
+// time: each runs at about 1.3-1.6 GB/s with the CPU's SHA instructions, so one after the other
+// they would be the slowest step of a push.
 struct package_writer::hashing {
   EVP_MD_CTX* sha1 = EVP_MD_CTX_new();
   EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
+  std::mutex mu;
+  std::condition_variable changed;
+  const char* job = nullptr;  // guarded by mu; non-null while the helper has work
+  std::size_t job_size = 0;
+  bool stopping = false;
+  std::thread helper{[this] { run(); }};
+
   ~hashing() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    changed.notify_all();
+    helper.join();
     EVP_MD_CTX_free(sha1);
     EVP_MD_CTX_free(sha256);
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      changed.wait(lock, [this] { return job != nullptr || stopping; });
+      if (stopping) return;
+      auto* data = job;
+      auto n = job_size;
+      lock.unlock();
+      EVP_DigestUpdate(sha256, data, n);
+      lock.lock();
+      job = nullptr;
+      changed.notify_all();
+    }
+  }
+
+  // Hashes the chunk with both digests. REQUIRES: data stays valid until it returns.
+  void update(const char* data, std::size_t n, const std::function<void()>& meanwhile) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      job = data;
+      job_size = n;
+    }
+    changed.notify_all();
+    EVP_DigestUpdate(sha1, data, n);
+    meanwhile();
+    std::unique_lock<std::mutex> lock(mu);
+    changed.wait(lock, [this] { return job == nullptr; });
   }
 };
 
@@ -302,16 +354,23 @@ package_writer::~package_writer() {
 
 status package_writer::write(const char* data, std::size_t n) {
   if (fd_ < 0) return make_error(errc::io_error, "the package file is closed");
-  EVP_DigestUpdate(h_->sha1, data, n);
-  EVP_DigestUpdate(h_->sha256, data, n);
+  bool written = true;
+  h_->update(data, n, [&] {
+    const char* p = data;
+    std::size_t left = n;
+    while (left > 0) {
+      ssize_t k = ::write(fd_, p, left);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) {
+        written = false;
+        return;
+      }
+      p += k;
+      left -= static_cast<std::size_t>(k);
+    }
+  });
+  if (!written) return make_error(errc::io_error, "cannot write the package file (disk full?)");
   size_ += n;
-  while (n > 0) {
-    ssize_t k = ::write(fd_, data, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return make_error(errc::io_error, "cannot write the package file (disk full?)");
-    data += k;
-    n -= static_cast<std::size_t>(k);
-  }
   return ok_status();
 }
 
@@ -341,7 +400,8 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
   if (!existing && existing.err().code != errc::not_found) return existing.err();
   if (existing) {
     if (mode == overwrite_mode::ignore_if_exists) return publish_outcome{*existing, false};
-    if (mode == overwrite_mode::fail_if_exists) return make_error(errc::conflict, package_exists_message);
+    if (mode == overwrite_mode::fail_if_exists)
+      return make_error(errc::conflict, package_exists_message);
     if (!may_replace)
       return make_error(errc::forbidden,
                         "You do not have permission to perform this action. Please contact your "
@@ -366,7 +426,8 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
   if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
   auto target = dir / rec.file_name;
   fs::rename(w->path(), target, ec);
-  if (ec) return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
+  if (ec)
+    return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
   w->released();
   if (auto p = put_package(st, rec); !p) {
     fs::remove(target, ec);
@@ -382,7 +443,8 @@ result<sweep_report> sweep_feed(const store& st, const fs::path& feed_root) {
   std::error_code ec;
   auto incoming = incoming_dir(feed_root);
   fs::create_directories(incoming, ec);
-  if (ec) return make_error(errc::io_error, "cannot create " + incoming.string() + ": " + ec.message());
+  if (ec)
+    return make_error(errc::io_error, "cannot create " + incoming.string() + ": " + ec.message());
   for (const auto& e : fs::directory_iterator(incoming, ec)) {
     std::error_code rm;
     fs::remove_all(e.path(), rm);

@@ -1,10 +1,10 @@
 // The built-in package feed: package files under <data-dir>/feed/<SpaceId>/ and their index in the
 // `packages` column family (key: space id \0 lower-case package id \0 lower-case version).
 //
-// A package file is written to a temporary file under feed/.incoming/ while its hashes are computed,
-// renamed into place only when complete, and indexed after the rename. A crash between the rename
-// and the index write leaves a file without an index row: sweep_feed() removes such orphans (and
-// every leftover temporary file) at start-up, before the server accepts requests.
+// A package file is written to a temporary file under feed/.incoming/ while its hashes are
+// computed, renamed into place only when complete, and indexed after the rename. A crash between
+// the rename and the index write leaves a file without an index row: sweep_feed() removes such
+// orphans (and every leftover temporary file) at start-up, before the server accepts requests.
 #pragma once
 
 #include <cstdint>
@@ -66,7 +66,8 @@ status put_package(store& st, const package_record& rec);
 // Removes the index row, then the file (a crash between leaves an orphan that sweep_feed removes).
 status delete_package(store& st, const std::filesystem::path& feed_root, const package_record& rec);
 
-std::filesystem::path package_path(const std::filesystem::path& feed_root, const package_record& rec);
+std::filesystem::path package_path(const std::filesystem::path& feed_root,
+                                   const package_record& rec);
 // Where raw uploads and package files are staged; on the feed's file system so renames are atomic.
 std::filesystem::path incoming_dir(const std::filesystem::path& feed_root);
 

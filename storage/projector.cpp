@@ -23,8 +23,14 @@ void projector::apply(const events::envelope& e) {
   checkpoint = e.position;
   if (events::is_task_stream(e.stream)) {
     auto& t = task(e.stream);
-    if (auto line = events::log_line_for(e))
+    // Line numbers continue from the task's count before this event, which events::apply then
+    // advances by the same number of lines (log_lines_added): the two stay in step.
+    if (const auto* r = std::get_if<events::task_recorded>(&e.body)) {
+      std::uint32_t n = t.log_line_count;
+      for (const auto& line : r->log) log_lines.emplace_back(keys::log_line(e.stream, n++), line);
+    } else if (auto line = events::log_line_for(e)) {
       log_lines.emplace_back(keys::log_line(e.stream, t.log_line_count), std::move(*line));
+    }
     t = events::apply(std::move(t), e);
     highest_task_number = std::max(highest_task_number, task_number(e.stream));
     return;

@@ -22,4 +22,7 @@ status run_apikeys_create(const invocation& inv);
 status run_apikeys_list(const invocation& inv);
 status run_apikeys_revoke(const invocation& inv);
 
+// seed --projects N [--releases K] [--deployments D] [--log-lines L] [--seed S]
+status run_seed(const invocation& inv);
+
 }  // namespace octomig::admin

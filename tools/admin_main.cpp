@@ -1,6 +1,7 @@
 // octomig-admin: the admin tool on a data directory. It inspects and follows the event log, replays
-// a task's history, verifies and rebuilds projections and manages API keys, with the engine's own
-// decoder, views and fold. Exit codes: 0 done, 1 failed, 2 usage error.
+// a task's history, verifies and rebuilds projections, manages API keys and seeds sample
+// instances, with the engine's own decoder, views and fold. Exit codes: 0 done, 1 failed, 2 usage
+// error.
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -46,6 +47,14 @@ const std::vector<command_spec>& command_table() {
        run_apikeys_list},
       {"apikeys revoke", "NAME", value_kind::text, {}, "revoke the API key NAME (server stopped)",
        run_apikeys_revoke},
+      {"seed", nullptr, value_kind::flag,
+       {{"--projects", value_kind::positive, "N", "number of projects", true},
+        {"--releases", value_kind::number, "K", "releases per project (default 2)"},
+        {"--deployments", value_kind::number, "D", "deployments per release (default 2)"},
+        {"--log-lines", value_kind::number, "L", "log lines per deployment task (default 20)"},
+        {"--seed", value_kind::number, "S", "the generator's seed: the same S gives the same instance (default 1)"}},
+       "fill a new or empty store with a sample instance using every collection (server stopped)",
+       run_seed},
   };
   // clang-format on
   return table;

@@ -30,6 +30,22 @@ std::optional<pid_t> lock_holder(const fs::path& db_dir) {
   return probe.l_pid;
 }
 
+// The store opened read_write (created when missing), or the running-server refusal.
+result<std::unique_ptr<storage::store>> open_writer(const storage::data_dir& d) {
+  storage::options o;
+  o.db_dir = d.db();
+  o.mode = storage::open_mode::read_write;
+  auto st = storage::store::open(o);
+  if (st) return st;
+  if (auto pid = lock_holder(d.db())) {
+    std::string who = *pid > 0 ? " (process " + std::to_string(*pid) + " holds " +
+                                     (d.db() / "LOCK").string() + ")"
+                               : std::string();
+    return make_error(errc::unavailable, "the server is running; stop it first" + who);
+  }
+  return st.err();
+}
+
 }  // namespace
 
 status require_store(const storage::data_dir& d) {
@@ -54,18 +70,12 @@ result<std::unique_ptr<storage::store>> open_for_reading(const storage::data_dir
 
 result<std::unique_ptr<storage::store>> open_for_writing(const storage::data_dir& d) {
   if (auto s = require_store(d); !s) return s.err();
-  storage::options o;
-  o.db_dir = d.db();
-  o.mode = storage::open_mode::read_write;
-  auto st = storage::store::open(o);
-  if (st) return st;
-  if (auto pid = lock_holder(d.db())) {
-    std::string who = *pid > 0 ? " (process " + std::to_string(*pid) + " holds " +
-                                     (d.db() / "LOCK").string() + ")"
-                               : std::string();
-    return make_error(errc::unavailable, "the server is running; stop it first" + who);
-  }
-  return st.err();
+  return open_writer(d);
+}
+
+result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d) {
+  if (auto s = storage::ensure_layout(d); !s) return s.err();
+  return open_writer(d);
 }
 
 events::timestamp_us now_us() {

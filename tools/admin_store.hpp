@@ -22,6 +22,10 @@ result<std::unique_ptr<storage::store>> open_for_reading(const storage::data_dir
 // another process holds the store's lock.
 result<std::unique_ptr<storage::store>> open_for_writing(const storage::data_dir& d);
 
+// As open_for_writing, but a data directory or store that does not exist yet is created, with
+// the directory layout octomigd makes (the master key and bootstrap are the caller's).
+result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d);
+
 // The wall clock in the log's unit.
 events::timestamp_us now_us();
 

@@ -149,7 +149,8 @@ TEST_CASE("decoded events hold exactly the values that were encoded", "[codec]")
     CHECK(got.time_limit_ms == q.time_limit_ms);
   }
   SECTION("task_recorded, every field") {
-    task_recorded r{"n", "d", "Spaces-1", "{}", task_status::failed, 1, 2, 3, "boom", true};
+    task_recorded r{"n",  "d",    "Spaces-1", "{}", task_status::failed, 1, 2, 3, "boom", true,
+                    {{"Info", 2, "first"}, {"Error", 3, "second \xc3\xa9"}}};
     auto back = decode_body(encode_body(r));
     REQUIRE(back.ok());
     const auto& got = std::get<task_recorded>(*back);
@@ -163,6 +164,13 @@ TEST_CASE("decoded events hold exactly the values that were encoded", "[codec]")
     CHECK(got.completed_time == 3);
     CHECK(got.error_message == "boom");
     CHECK(got.has_warnings_or_errors);
+    REQUIRE(got.log.size() == 2);
+    CHECK(got.log[0].category == "Info");
+    CHECK(got.log[0].occurred_at == 2);
+    CHECK(got.log[0].text == "first");
+    CHECK(got.log[1].category == "Error");
+    CHECK(got.log[1].occurred_at == 3);
+    CHECK(got.log[1].text == "second \xc3\xa9");
   }
   SECTION("api_key_created keeps the hash") {
     auto back = decode_body(encode_body(api_key_created{"k", "admin", "abc123"}));
@@ -320,6 +328,26 @@ TEST_CASE("a huge string length in a short buffer is corruption and allocates no
   for (int shift : {40, 62, 63}) {  // beyond memory, beyond max_size, negative as a signed size
     put_le(bytes, stream_length_offset, std::uint64_t{1} << shift, 8);
     check_corrupt(decode(64, bytes), 64);
+  }
+}
+
+TEST_CASE("a huge log length in a recorded task is corruption and allocates nothing like it",
+          "[codec][corruption]") {
+  // The log is the last field, so its length is the body's last 8 bytes when the log is empty.
+  task_recorded r{"Deploy", "d", "Spaces-1", "{}", task_status::success, 1, 2, 3, "", false, {}};
+  auto body = encode_body(r);
+  REQUIRE(body.size() > 8);
+  const std::size_t log_length_offset = body.size() - 8;
+  for (int shift : {20, 40, 62, 63}) {  // a million lines, beyond memory, beyond max_size, negative
+    put_le(body, log_length_offset, std::uint64_t{1} << shift, 8);
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    auto back = decode_body(body);
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    REQUIRE_FALSE(back.ok());
+    CHECK(back.err().code == errc::corruption);
+    CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);  // KiB
   }
 }
 

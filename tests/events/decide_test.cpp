@@ -58,7 +58,7 @@ std::map<std::string, task_command> one_of_each_command() {
       {"time_out", cmd::time_out{}},
       {"interrupt", cmd::interrupt{"restarted"}},
       {"record", cmd::record{task_recorded{"MigrationImport", "old", "Spaces-1", "{}",
-                                           task_status::success, 1, 2, 3, "", false}}},
+                                           task_status::success, 1, 2, 3, "", false, {}}}},
   };
 }
 
@@ -207,7 +207,7 @@ TEST_CASE("malformed commands are invalid arguments, not illegal transitions", "
   for (auto unfinished :
        {task_status::none, task_status::queued, task_status::executing, task_status::cancelling}) {
     INFO(to_string(unfinished));
-    task_recorded fact{"n", "d", "Spaces-1", "{}", unfinished, 1, 2, 0, "", false};
+    task_recorded fact{"n", "d", "Spaces-1", "{}", unfinished, 1, 2, 0, "", false, {}};
     auto r = decide(task_state{}, cmd::record{fact});
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().code == errc::invalid_argument);

@@ -148,7 +148,7 @@ TEST_CASE("a cancelling task that fails or is interrupted ends failed", "[apply]
 
 TEST_CASE("a recorded task arrives with its final state and its own times", "[apply]") {
   task_recorded r{"MigrationImport", "Seeded",         "Spaces-4",       "{}", task_status::success,
-                  t0 - 30 * second,  t0 - 20 * second, t0 - 10 * second, "",   true};
+                  t0 - 30 * second,  t0 - 20 * second, t0 - 10 * second, "",   true, {}};
   auto s = given({r});
   CHECK(s.version == 1);
   CHECK(s.state == task_status::success);
@@ -160,7 +160,7 @@ TEST_CASE("a recorded task arrives with its final state and its own times", "[ap
   CHECK(s.completed_time == t0 - 10 * second);
   CHECK(s.last_updated == at(0));
   CHECK(s.has_warnings_or_errors);
-  CHECK(s.log_line_count == 0);  // a recorded task brings no log of its own
+  CHECK(s.log_line_count == 0);  // this one brings no log
   CHECK(finished_successfully(s));
 }
 
@@ -199,8 +199,32 @@ TEST_CASE("log_line_count counts the lines the events add to the task log", "[ap
     CHECK(s.log_line_count == ++lines);
   }
   CHECK(s.log_line_count == bodies.size());
-  CHECK(given({task_recorded{"n", "d", "", "{}", task_status::failed, 1, 2, 3, "x", true}})
+  CHECK(given({task_recorded{"n", "d", "", "{}", task_status::failed, 1, 2, 3, "x", true, {}}})
             .log_line_count == 0);
+}
+
+TEST_CASE("a recorded task's log lines are its own, in order, and counted", "[apply]") {
+  const std::vector<log_line> log{{"Info", t0 - 20 * second, "Deploying web 1.2.0"},
+                                  {"Warning", t0 - 15 * second, "Slow health check"},
+                                  {"Error", t0 - 10 * second, "Deployment failed"}};
+  const task_recorded r{"Deploy", "Deploy web", "Spaces-1", "{}", task_status::failed,
+                        t0 - 30 * second, t0 - 20 * second, t0 - 10 * second, "failed", true, log};
+  const envelope e{1, stream, 1, at(0), r};
+  CHECK(log_lines_added(e.body) == 3);
+  CHECK_FALSE(log_line_for(e));  // not one line: the recorded ones, with their own times
+  auto lines = log_lines_for(e);
+  REQUIRE(lines.size() == 3);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i].category == log[i].category);
+    CHECK(lines[i].occurred_at == log[i].occurred_at);
+    CHECK(lines[i].text == log[i].text);
+  }
+  CHECK(given({r}).log_line_count == 3);
+  // Events that log one line say so through both functions alike.
+  const envelope one{1, stream, 1, at(0), message_logged{"Info", "x"}};
+  CHECK(log_lines_added(one.body) == 1);
+  CHECK(log_lines_for(one).size() == 1);
+  CHECK(log_lines_added(maintenance_entered{""}) == 0);
 }
 
 TEST_CASE("the log lines say what happened, in Octopus's categories", "[apply]") {

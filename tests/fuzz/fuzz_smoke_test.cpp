@@ -88,7 +88,8 @@ TEST_CASE("the event decoder survives mutated stored bytes", "[fuzz]") {
       2, "system", 3, 1, events::api_key_created{"admin", "admin", std::string(64, 'a')}}));
   seeds.push_back(events::encode(events::envelope{
       3, "ServerTasks-2", 2, 2,
-      events::task_recorded{"Deploy", "x", "Spaces-1", "{}", events::task_status::success, 1, 2, 3, "", false}}));
+      events::task_recorded{"Deploy", "x", "Spaces-1", "{}", events::task_status::success, 1, 2, 3, "", false,
+                            {{"Info", 2, "Deploying"}, {"Highlight", 3, "Done"}}}}));
   events::task_state t;
   t.id = "ServerTasks-9";
   t.name = "Test";

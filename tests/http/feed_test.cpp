@@ -59,22 +59,29 @@ http_reply push_file(server_fixture& f, const std::string& name, const std::stri
 // Every test's content is distinct per push, so a byte comparison tells which push won.
 std::string bytes(std::size_t n, char seed) {
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + static_cast<char>(i * 31 % 251));
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>(seed + static_cast<char>(i * 31 % 251));
   return s;
 }
 
 std::size_t files_in(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
-fs::path incoming(server_fixture& f) { return storage::incoming_dir(fs::path(f.data_dir()) / "feed"); }
-fs::path space_dir(server_fixture& f) { return fs::path(f.data_dir()) / "feed" / "Spaces-1"; }
+fs::path incoming(server_fixture& f) {
+  return storage::incoming_dir(fs::path(f.data_dir()) / "feed");
+}
+fs::path space_dir(server_fixture& f) {
+  return fs::path(f.data_dir()) / "feed" / "Spaces-1";
+}
 
 // The feed holds nothing: no index row, no package file, no temporary file.
 void require_empty_feed(server_fixture& f) {
-  f.eventually("the upload's temporary file is removed", [&] { return files_in(incoming(f)) == 0; });
+  f.eventually("the upload's temporary file is removed",
+               [&] { return files_in(incoming(f)) == 0; });
   CHECK(files_in(space_dir(f)) == 0);
   auto rows = storage::list_packages(f.store(), "Spaces-1");
   REQUIRE(rows.ok());
@@ -189,8 +196,9 @@ TEST_CASE("a pushed package is created with its size and SHA-1 and can be read b
 
   SECTION("get answers with and without the packages- prefix, in every route form") {
     for (const char* target :
-         {"/api/packages/packages-Foo.1.0.0", "/api/packages/Foo.1.0.0", "/api/Spaces-1/packages/Foo.1.0.0",
-          "/api/spaces/Spaces-1/packages/packages-Foo.1.0.0", "/api/packages/foo.1.0.0"}) {
+         {"/api/packages/packages-Foo.1.0.0", "/api/packages/Foo.1.0.0",
+          "/api/Spaces-1/packages/Foo.1.0.0", "/api/spaces/Spaces-1/packages/packages-Foo.1.0.0",
+          "/api/packages/foo.1.0.0"}) {
       INFO(target);
       auto g = f.client().get(target, f.user_key);
       REQUIRE(g.status == 200);
@@ -210,16 +218,21 @@ TEST_CASE("a pushed package is created with its size and SHA-1 and can be read b
     CHECK(error_message(g) == "The resource you requested was not found.");
     auto raw = f.client().get("/api/packages/Foo.9.9.9/raw", f.user_key);
     CHECK(raw.status == 400);
-    CHECK(first_error(raw) == "Package was not found in the index of the built-in package repository.");
+    CHECK(first_error(raw) ==
+          "Package was not found in the index of the built-in package repository.");
     CHECK(f.client().get("/api/Spaces-2/packages/Foo.1.0.0", f.user_key).status == 404);
   }
   SECTION("delete needs an admin key, then removes the package and its file") {
-    auto refused = f.client().send({"DELETE", "/api/packages/packages-Foo.1.0.0", {key_header(f.user_key)}, {}});
+    auto refused = f.client().send(
+        {"DELETE", "/api/packages/packages-Foo.1.0.0", {key_header(f.user_key)}, {}});
     CHECK(refused.status == 403);
-    auto d = f.client().send({"DELETE", "/api/packages/packages-Foo.1.0.0", {key_header(f.admin_key)}, {}});
+    auto d = f.client().send(
+        {"DELETE", "/api/packages/packages-Foo.1.0.0", {key_header(f.admin_key)}, {}});
     CHECK(d.status == 200);
     CHECK(f.client().get("/api/packages/Foo.1.0.0", f.user_key).status == 404);
-    CHECK(f.client().send({"DELETE", "/api/packages/Foo.1.0.0", {key_header(f.admin_key)}, {}}).status == 404);
+    CHECK(f.client()
+              .send({"DELETE", "/api/packages/Foo.1.0.0", {key_header(f.admin_key)}, {}})
+              .status == 404);
     require_empty_feed(f);
   }
   SECTION("delete also works as POST with X-HTTP-Method-Override, without the prefix") {
@@ -243,23 +256,30 @@ TEST_CASE("every client's multipart dialect is accepted", "[feed]") {
       {"api-client", "/api/Spaces-1/packages/raw?overwriteMode=FailIfExists",
        "multipart/form-data; boundary=--------------------------123456789012345678901234",
        multipart("--------------------------123456789012345678901234",
-                 {{"form-data; name=\"fileToUpload\"; filename=\"Api.Client.1.0.0.zip\"", c}}, "application/zip")},
+                 {{"form-data; name=\"fileToUpload\"; filename=\"Api.Client.1.0.0.zip\"", c}},
+                 "application/zip")},
       {"octopackjs", "/api/packages/raw", "multipart/form-data; boundary=----octo",
-       multipart("----octo", {{"form-data; name=\"file\"; filename=\"Octopack.1.0.0.tar.gz\"", c}})},
-      {"Octopus.Client async (.NET, unquoted with filename*)", "/api/Spaces-1/packages/raw?overwriteMode=FailIfExists",
+       multipart("----octo",
+                 {{"form-data; name=\"file\"; filename=\"Octopack.1.0.0.tar.gz\"", c}})},
+      {"Octopus.Client async (.NET, unquoted with filename*)",
+       "/api/Spaces-1/packages/raw?overwriteMode=FailIfExists",
        "multipart/form-data; boundary=\"5f1d-net-boundary\"",
-       multipart("5f1d-net-boundary",
-                 {{"form-data; name=file; filename=Dotnet.1.0.0.zip; filename*=utf-8''Dotnet.1.0.0.zip", c}})},
+       multipart(
+           "5f1d-net-boundary",
+           {{"form-data; name=file; filename=Dotnet.1.0.0.zip; filename*=utf-8''Dotnet.1.0.0.zip",
+             c}})},
       {"OctopusDeploy-Api PushPackage.ps1", "/api/Spaces-1/packages/raw?replace=false",
        "multipart/form-data; boundary=ps1",
        multipart("ps1", {{"form-data; name=\"fileData\"; filename=\"Ps1.Script.2.0.0.nupkg\"", c}},
                  "multipart/form-data")},
       {"filename* only, percent-encoded", "/api/packages/raw", "multipart/form-data;boundary=b",
        multipart("b", {{"form-data; name=x; filename*=UTF-8''Encoded%2EName.1.0.0.zip", c}})},
-      {"a text field before the file, a Windows path, upper-case header names",
-       "/api/packages/raw", "Multipart/Form-Data; Boundary=zz",
-       "preamble to ignore\r\n--zz\r\nCONTENT-DISPOSITION: form-data; name=\"note\"\r\n\r\nnot a file\r\n"
-       "--zz\r\nContent-Disposition: form-data; name=\"pkg\"; filename=\"C:\\build\\Win.Path.3.0.0.zip\"\r\n\r\n" +
+      {"a text field before the file, a Windows path, upper-case header names", "/api/packages/raw",
+       "Multipart/Form-Data; Boundary=zz",
+       "preamble to ignore\r\n--zz\r\nCONTENT-DISPOSITION: form-data; name=\"note\"\r\n\r\nnot a "
+       "file\r\n"
+       "--zz\r\nContent-Disposition: form-data; name=\"pkg\"; "
+       "filename=\"C:\\build\\Win.Path.3.0.0.zip\"\r\n\r\n" +
            c + "\r\n--zz--\r\n"},
   };
   for (const auto& d : dialects) {
@@ -286,8 +306,10 @@ TEST_CASE("every client's multipart dialect is accepted", "[feed]") {
   SECTION("Octopus.Client sync: chunked, unquoted parameters, a ticks boundary") {
     std::string boundary = "----------------------------8dc1a2b3c4d5e6f";
     auto big = bytes(300000, 'z');  // many chunks, and a body larger than one read buffer
-    auto body = "--" + boundary + "\r\nContent-Disposition: form-data; name=file; filename=Sync.Client.4.0.0.zip\r\n"
-                "Content-Type: application/octet-stream\r\n\r\n" + big + "\r\n--" + boundary + "--\r\n";
+    auto body = "--" + boundary +
+                "\r\nContent-Disposition: form-data; name=file; filename=Sync.Client.4.0.0.zip\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n" +
+                big + "\r\n--" + boundary + "--\r\n";
     auto r = curl_post(f, "/api/Spaces-1/packages/raw?replace=False", f.user_key, &body,
                        "multipart/form-data; boundary=" + boundary, nullptr);
     REQUIRE(r.status == 201);
@@ -302,7 +324,8 @@ TEST_CASE("a duplicate follows overwriteMode and replace", "[feed]") {
   auto stored = [&] { return f.client().get("/api/packages/Dup.1.0.0/raw", f.user_key).body; };
 
   SECTION("FailIfExists, the default, and replace=false answer 409 with Octopus's text") {
-    for (const char* q : {"", "?overwriteMode=FailIfExists", "?replace=false", "?overwritemode=failifexists"}) {
+    for (const char* q :
+         {"", "?overwriteMode=FailIfExists", "?replace=false", "?overwritemode=failifexists"}) {
       INFO(q);
       auto r = push_file(f, "Dup.1.0.0.zip", bytes(50, '2'), q);
       CHECK(r.status == 409);
@@ -311,7 +334,8 @@ TEST_CASE("a duplicate follows overwriteMode and replace", "[feed]") {
     CHECK(stored() == first);
   }
   SECTION("IgnoreIfExists answers 200 with the existing package and keeps it") {
-    auto r = push_file(f, "Dup.1.0.0.zip", bytes(50, '2'), "?overwriteMode=ignoreIfExists", f.user_key);
+    auto r =
+        push_file(f, "Dup.1.0.0.zip", bytes(50, '2'), "?overwriteMode=ignoreIfExists", f.user_key);
     CHECK(r.status == 200);
     CHECK(integer(r.object(), "PackageSizeBytes") == 100);
     CHECK(stored() == first);
@@ -328,10 +352,13 @@ TEST_CASE("a duplicate follows overwriteMode and replace", "[feed]") {
     CHECK(integer(f.client().get("/api/packages", f.user_key).object(), "TotalResults") == 1);
   }
   SECTION("a user key may push but not replace") {
-    auto r = push_file(f, "Dup.1.0.0.zip", bytes(50, '2'), "?overwriteMode=OverwriteExisting", f.user_key);
+    auto r = push_file(f, "Dup.1.0.0.zip", bytes(50, '2'), "?overwriteMode=OverwriteExisting",
+                       f.user_key);
     CHECK(r.status == 403);
     CHECK(stored() == first);
-    CHECK(push_file(f, "Dup.2.0.0.zip", bytes(50, '2'), "?overwriteMode=OverwriteExisting", f.user_key).status == 201);
+    CHECK(push_file(f, "Dup.2.0.0.zip", bytes(50, '2'), "?overwriteMode=OverwriteExisting",
+                    f.user_key)
+              .status == 201);
   }
   SECTION("an unknown overwriteMode is a 400") {
     CHECK(push_file(f, "Dup.1.0.0.zip", first, "?overwriteMode=Sometimes").status == 400);
@@ -351,8 +378,9 @@ TEST_CASE("uploads that carry no usable package are refused with Octopus's messa
                   multipart("XyZ-boundary", {{"form-data; name=\"file\"", "not a file"}}));
     CHECK(r.status == 400);
     CHECK(first_error(r) == no_file_message);
-    auto empty_name = push(f, "/api/packages/raw", f.admin_key,
-                           multipart("XyZ-boundary", {{"form-data; name=\"file\"; filename=\"\"", "x"}}));
+    auto empty_name =
+        push(f, "/api/packages/raw", f.admin_key,
+             multipart("XyZ-boundary", {{"form-data; name=\"file\"; filename=\"\"", "x"}}));
     CHECK(first_error(empty_name) == no_file_message);
   }
   SECTION("a body that is not multipart at all") {
@@ -374,7 +402,8 @@ TEST_CASE("uploads that carry no usable package are refused with Octopus's messa
     CHECK(first_error(r) == "Package Name is too long.");
   }
   SECTION("a body cut before the closing boundary") {
-    auto body = "--XyZ-boundary\r\nContent-Disposition: " + file_part("Cut.1.0.0.zip") + "\r\n\r\nsome bytes";
+    auto body = "--XyZ-boundary\r\nContent-Disposition: " + file_part("Cut.1.0.0.zip") +
+                "\r\n\r\nsome bytes";
     auto r = push(f, "/api/packages/raw", f.admin_key, body);
     CHECK(r.status == 400);
   }
@@ -393,11 +422,15 @@ TEST_CASE("uploads are refused before their body is read", "[feed]") {
     require_empty_feed(f);
   }
   SECTION("a user key in maintenance mode: 503; an admin key still pushes") {
-    REQUIRE(f.client().put("/api/maintenanceconfiguration", f.admin_key, R"({"IsInMaintenanceMode":true})").status == 200);
+    REQUIRE(
+        f.client()
+            .put("/api/maintenanceconfiguration", f.admin_key, R"({"IsInMaintenanceMode":true})")
+            .status == 200);
     auto r = push(f, "/api/packages/raw", f.user_key, body);
     CHECK(r.status == 503);
     CHECK(error_message(r) ==
-          "The Octopus Server is currently in maintenance mode. Only administrators can make changes.");
+          "The Octopus Server is currently in maintenance mode. Only administrators can make "
+          "changes.");
     CHECK(push(f, "/api/packages/raw", f.admin_key, body).status == 201);
   }
 }
@@ -425,10 +458,10 @@ TEST_CASE("an upload over the size limit gets 413 and leaves nothing behind", "[
 TEST_CASE("a client that disconnects mid-upload leaves nothing in the feed or on disk", "[feed]") {
   server_fixture f;
   int fd = connect_to(f.port());
-  std::string head = "POST /api/packages/raw HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Octopus-ApiKey: " +
-                     f.admin_key +
-                     "\r\nContent-Type: multipart/form-data; boundary=XyZ-boundary\r\n"
-                     "Content-Length: 10000000\r\n\r\n";
+  std::string head =
+      "POST /api/packages/raw HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Octopus-ApiKey: " + f.admin_key +
+      "\r\nContent-Type: multipart/form-data; boundary=XyZ-boundary\r\n"
+      "Content-Length: 10000000\r\n\r\n";
   send_all(fd, head + "--XyZ-boundary\r\nContent-Disposition: " + file_part("Gone.1.0.0.zip") +
                    "\r\n\r\n" + bytes(200000, 'g'));
   // The server is receiving into its temporary file; then the client goes away.
@@ -440,8 +473,8 @@ TEST_CASE("a client that disconnects mid-upload leaves nothing in the feed or on
 
 TEST_CASE("the package list filters, keeps the latest and pages", "[feed]") {
   server_fixture f;
-  for (const char* name : {"Alpha.1.0.0.zip", "Alpha.1.10.0.zip", "Alpha.1.2.0.zip", "Alpha.2.0.0-beta.zip",
-                           "Beta.Web.1.0.0.zip", "Gamma.0.1.0.tgz"})
+  for (const char* name : {"Alpha.1.0.0.zip", "Alpha.1.10.0.zip", "Alpha.1.2.0.zip",
+                           "Alpha.2.0.0-beta.zip", "Beta.Web.1.0.0.zip", "Gamma.0.1.0.tgz"})
     REQUIRE(push_file(f, name, std::string(name)).status == 201);
   auto ids = [](const json::object& o) {
     std::vector<std::string> out;
@@ -455,12 +488,14 @@ TEST_CASE("the package list filters, keeps the latest and pages", "[feed]") {
   CHECK(ids(all) == std::vector<std::string>{"packages-Alpha.2.0.0-beta", "packages-Alpha.1.10.0",
                                              "packages-Alpha.1.2.0", "packages-Alpha.1.0.0",
                                              "packages-Beta.Web.1.0.0", "packages-Gamma.0.1.0"});
-  CHECK(str(all.at("Links").get_object(), "Template").rfind("/api/packages{/id}{?nuGetPackageId,filter,latest", 0) == 0);
+  CHECK(str(all.at("Links").get_object(), "Template")
+            .rfind("/api/packages{/id}{?nuGetPackageId,filter,latest", 0) == 0);
 
   auto latest = f.client().get("/api/Spaces-1/packages?latest=true", f.user_key).object();
-  CHECK(ids(latest) == std::vector<std::string>{"packages-Alpha.2.0.0-beta", "packages-Beta.Web.1.0.0",
-                                                "packages-Gamma.0.1.0"});
-  auto nuget = f.client().get("/api/packages?nuGetPackageId=alpha&skip=1&take=2", f.user_key).object();
+  CHECK(ids(latest) == std::vector<std::string>{"packages-Alpha.2.0.0-beta",
+                                                "packages-Beta.Web.1.0.0", "packages-Gamma.0.1.0"});
+  auto nuget =
+      f.client().get("/api/packages?nuGetPackageId=alpha&skip=1&take=2", f.user_key).object();
   CHECK(integer(nuget, "TotalResults") == 4);
   CHECK(ids(nuget) == std::vector<std::string>{"packages-Alpha.1.10.0", "packages-Alpha.1.2.0"});
   auto filter = f.client().get("/api/packages?filter=web", f.user_key).object();

@@ -29,7 +29,8 @@ std::string read_file(const fs::path& p) {
 std::size_t files_in(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
 const package_identity foo_1{"Foo", "1.0.0", ".zip"};
@@ -62,7 +63,8 @@ TEST_CASE("file names split into package id and version with Octopus's rule", "[
   }
 }
 
-TEST_CASE("file names without a version, with a bad extension or characters are refused", "[packages]") {
+TEST_CASE("file names without a version, with a bad extension or characters are refused",
+          "[packages]") {
   for (const char* name : {"Foo.zip", "Foo.1.0.0.exe", "Foo.1.0.0", "Foo 1.0.0.zip", ".1.0.0.zip",
                            "Foo..1.0.0.zip", "../Foo.1.0.0.zip", ".zip"}) {
     INFO(name);
@@ -78,7 +80,8 @@ TEST_CASE("a package id over 100 characters is too long", "[packages]") {
   CHECK(r.err().code == errc::too_large);
   CHECK(r.err().message == "Package Name is too long.");
   CHECK(parse_package_file_name(std::string(100, 'a') + ".1.0.0.zip").ok());
-  CHECK(parse_package_file_name(std::string(300, 'a') + ".1.0.0.zip").err().code == errc::too_large);
+  CHECK(parse_package_file_name(std::string(300, 'a') + ".1.0.0.zip").err().code ==
+        errc::too_large);
 }
 
 TEST_CASE("versions compare by SemVer precedence", "[packages]") {
@@ -93,7 +96,8 @@ TEST_CASE("versions compare by SemVer precedence", "[packages]") {
   CHECK(compare_versions("2.0.0", "1.99.99.99") > 0);
 }
 
-TEST_CASE("a published package is in the feed folder and the index, with its hashes", "[packages]") {
+TEST_CASE("a published package is in the feed folder and the index, with its hashes",
+          "[packages]") {
   testing::temp_dir dir("octomig-packages");
   auto st = testing::open_store(dir / "db");
   auto feed = dir / "feed";

@@ -346,7 +346,8 @@ TEST_CASE("a task's log holds one line per logged event, in order, and only its 
   append_ok(*st, request(task_id(1), 100, {bodies.begin() + 100, bodies.end()}, t0 + 10));
   append_ok(*st,
             request(task_id(1), 302,
-                    {task_recorded{"n", "d", "", "{}", task_status::failed, 1, 2, 3, "", false},
+                    {task_recorded{"n", "d", "", "{}", task_status::failed, 1, 2, 3, "", false,
+                                   {{"Info", 4, "recorded one"}, {"Error", 5, "recorded two"}}},
                      task_succeeded{}},
                     t0 + 20));
 
@@ -354,8 +355,8 @@ TEST_CASE("a task's log holds one line per logged event, in order, and only its 
   REQUIRE(events.ok());
   std::vector<log_line> expected;
   for (const auto& e : *events)
-    if (auto l = log_line_for(e)) expected.push_back(*l);
-  REQUIRE(expected.size() == 303);  // task_recorded writes no line
+    for (auto& l : log_lines_for(e)) expected.push_back(std::move(l));
+  REQUIRE(expected.size() == 305);  // task_recorded writes the two lines it carries
 
   auto lines = st->task_log(task_id(1));
   REQUIRE(lines.ok());
@@ -368,7 +369,9 @@ TEST_CASE("a task's log holds one line per logged event, in order, and only its 
   }
   CHECK((*lines)[2].text == "line 0");
   CHECK((*lines)[301].text == "line 299");
-  CHECK(st->task(task_id(1))->log_line_count == 303);
+  CHECK((*lines)[302].text == "recorded one");
+  CHECK((*lines)[303].occurred_at == 5);  // a recorded line keeps its own time
+  CHECK(st->task(task_id(1))->log_line_count == 305);
 
   auto other = st->task_log(task_id(10));
   REQUIRE(other.ok());

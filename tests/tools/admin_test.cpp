@@ -21,7 +21,9 @@
 
 #include "events/json.hpp"
 #include "events/time_format.hpp"
+#include "migration/schema.hpp"
 #include "storage/data_dir.hpp"
+#include "storage/documents.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -599,4 +601,160 @@ TEST_CASE("--help lists the commands, and usage errors exit with code 2", "[admi
     CHECK(r.out.empty());
     CHECK(contains(r.err, "usage:"));
   }
+}
+
+// ---- seed ----
+
+namespace {
+
+const std::vector<std::string> small_seed = {"seed",       "--projects",    "3", "--releases", "2",
+                                             "--deployments", "2", "--log-lines", "5"};
+
+std::vector<std::string> seed_args(const storage::data_dir& dir,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> a{"--data-dir", dir.root.string()};
+  a.insert(a.end(), small_seed.begin(), small_seed.end());
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+// A seeded store opened as a reader of a stopped server, with the documents API over it.
+struct seeded {
+  std::unique_ptr<storage::store> store;
+  std::unique_ptr<storage::documents> docs;
+
+  explicit seeded(const storage::data_dir& dir) {
+    auto mk = storage::load_or_create_master_key(dir);
+    REQUIRE(mk.ok());
+    storage::options o;
+    o.db_dir = dir.db();
+    o.mode = storage::open_mode::read_only;
+    auto st = storage::store::open(o);
+    INFO((st ? std::string() : st.err().message));
+    REQUIRE(st.ok());
+    store = std::move(st.value());
+    docs = std::make_unique<storage::documents>(*store, *mk);
+  }
+
+  std::vector<json::object> list(const std::string& collection) const {
+    auto l = docs->list("Spaces-1", collection, {});
+    INFO(collection << ": " << (l ? std::string() : l.err().message));
+    REQUIRE(l.ok());
+    return *l;
+  }
+
+  // Every document as the API shows it, every task and every log line, as text.
+  std::string listing() const {
+    std::string out;
+    for (const auto& c : migration::collections()) {
+      if (!c.stored) continue;
+      for (const auto& d : list(c.name)) out += c.name + " " + json::serialize(d) + "\n";
+    }
+    auto tasks = store->tasks({});
+    REQUIRE(tasks.ok());
+    for (const auto& t : *tasks) {
+      out += json::serialize(events::to_json(t, t0)) + "\n";
+      auto log = store->task_log(t.id);
+      REQUIRE(log.ok());
+      for (const auto& l : *log)
+        out += l.category + " " + std::to_string(l.occurred_at) + " " + l.text + "\n";
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("seed fills a new data directory with every collection and deployments' history tasks",
+          "[admin][seed]") {
+  octomig::testing::temp_dir tmp{"octomig-seed-test"};
+  storage::data_dir dir{tmp.path() / "data"};
+  auto r = run_admin(seed_args(dir));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "Projects: 3"));
+  CHECK(std::filesystem::exists(dir.master_key()));
+  CHECK(std::filesystem::exists(dir.admin_key_file()));  // bootstrapped as octomigd would
+
+  {
+    seeded s(dir);
+    for (const auto& c : migration::collections()) {
+      if (!c.stored) continue;
+      INFO(c.name);
+      CHECK_FALSE(s.list(c.name).empty());
+    }
+    CHECK(s.list("Projects").size() == 3);
+    CHECK(s.list("Releases").size() == 6);
+    const auto deployments = s.list("Deployments");
+    REQUIRE(deployments.size() == 12);
+    for (const auto& d : deployments) {
+      const std::string task_id(d.at("TaskId").as_string());
+      INFO(json::serialize(d));
+      auto t = s.store->task(task_id);
+      REQUIRE(t.ok());
+      CHECK((t->state == events::task_status::success || t->state == events::task_status::failed));
+      CHECK(t->name == "Deploy");
+      CHECK(contains(t->description, "to "));
+      CHECK(t->completed_time > t->start_time);
+      CHECK(t->start_time > t->queue_time);
+      CHECK(contains(t->arguments_json, std::string(d.at("Id").as_string())));
+      CHECK(t->log_line_count == 5);
+      auto log = s.store->task_log(task_id);
+      REQUIRE(log.ok());
+      REQUIRE(log->size() == 5);
+      const bool ok = t->state == events::task_status::success;
+      CHECK(log->back().category == (ok ? "Highlight" : "Error"));
+      for (const auto& l : *log) {
+        CHECK(l.occurred_at >= t->start_time);
+        CHECK(l.occurred_at <= t->completed_time);
+      }
+    }
+    // Sensitive variables are sealed: the API shows them without a value.
+    std::size_t sensitive = 0;
+    for (const auto& vs : s.list("VariableSets"))
+      for (const auto& v : vs.at("Variables").as_array())
+        if (v.at("IsSensitive").as_bool()) {
+          ++sensitive;
+          CHECK(v.at("Value").is_null());
+        }
+    CHECK(sensitive >= 3);
+  }
+
+  auto verify = run_admin({"--data-dir", dir.root.string(), "projections", "verify"});
+  INFO(verify.out << verify.err);
+  CHECK(verify.code == 0);
+}
+
+TEST_CASE("the same --seed gives the same instance, and another seed another one",
+          "[admin][seed]") {
+  octomig::testing::temp_dir tmp{"octomig-seed-test"};
+  storage::data_dir a{tmp.path() / "a"}, b{tmp.path() / "b"}, c{tmp.path() / "c"};
+  REQUIRE(run_admin(seed_args(a, {"--seed", "7"})).code == 0);
+  REQUIRE(run_admin(seed_args(b, {"--seed", "7"})).code == 0);
+  REQUIRE(run_admin(seed_args(c, {"--seed", "8"})).code == 0);
+  const std::string la = seeded(a).listing();
+  CHECK(contains(la, "ServerTasks-12"));
+  CHECK(la == seeded(b).listing());
+  CHECK(la != seeded(c).listing());
+}
+
+TEST_CASE("seed refuses a running server's store and a store that already holds an instance",
+          "[admin][seed]") {
+  sample_data d;  // d.server stays open read_write: the running server
+  auto running = run_admin(seed_args(d.dir));
+  CHECK(running.code == 1);
+  CHECK(running.out.empty());
+  CHECK(contains(running.err, "the server is running; stop it first"));
+  d.stop_server();
+
+  // The sample store has tasks but no documents: seeding it works, and numbers tasks after its own.
+  auto first = run_admin(seed_args(d.dir));
+  INFO(first.err);
+  REQUIRE(first.code == 0);
+  auto again = run_admin(seed_args(d.dir));
+  CHECK(again.code == 1);
+  CHECK(contains(again.err, "already holds documents"));
+  seeded s(d.dir);
+  for (const auto& dep : s.list("Deployments"))
+    CHECK(storage::task_number(std::string(dep.at("TaskId").as_string())) > 2);
 }
