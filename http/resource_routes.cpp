@@ -161,14 +161,13 @@ class resources : public std::enable_shared_from_this<resources> {
     if (auto* v = k.req.param("name")) q.name = *v;
     q.owner_id = owner;
     auto space = k.space_or_default();
-    auto found = docs_.list(space, s.name, q);
+    auto found = docs_.page(space, s.name, q, p->skip, p->take);
     if (!found) return f(failure(found.err()));
     json::array items;
-    for (std::size_t i = p->skip; i < found->size() && items.size() < p->take; ++i)
-      items.push_back(shown(s, space, std::move((*found)[i])));
+    for (auto& d : found->items) items.push_back(shown(s, space, std::move(d)));
     std::string base = k.req.path;
     while (base.size() > 1 && base.back() == '/') base.pop_back();
-    f(json_response(collection(s.item_type, std::move(items), found->size(), *p, base,
+    f(json_response(collection(s.item_type, std::move(items), found->total, *p, base,
                                base + "{?" + s.list_query + "}")));
   }
 

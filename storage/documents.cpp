@@ -231,6 +231,26 @@ struct documents::impl {
   }
 
   // Every stored document of a collection in a space, in id order.
+  // The stored text of every document of a collection, in id order, not parsed (a page of a
+  // large collection parses only what it shows).
+  result<std::vector<std::pair<std::string, std::string>>> scan_text(
+      const std::string& space, const std::string& collection) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto prefix = doc_prefix(space, collection);
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
+    for (it->Seek(prefix); it->Valid(); it->Next())
+      out.emplace_back(std::string(it->key().ToStringView().substr(prefix.size())),
+                       it->value().ToString());
+    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return id_order(a.first) < id_order(b.first); });
+    return out;
+  }
+
   result<std::vector<std::pair<std::string, json::object>>> scan(
       const std::string& space, const std::string& collection) const {
     std::vector<std::pair<std::string, json::object>> out;
@@ -605,6 +625,51 @@ result<std::vector<json::object>> documents::list(const std::string& space,
       if (!q.partial_name.empty() && !icontains(name, q.partial_name)) continue;
     }
     out.push_back(impl_->redact(*s, std::move(doc)));
+  }
+  return out;
+}
+
+result<document_page> documents::page(const std::string& space, const std::string& collection,
+                                       const document_query& q, std::size_t skip,
+                                       std::size_t take) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  auto all = impl_->scan_text(space, s->name);
+  if (!all) return all.err();
+  // Without owner or name filters a document need not be parsed to know that it matches.
+  bool by_content = !q.owner_id.empty() ||
+                    (!s->name_field.empty() && (!q.name.empty() || !q.partial_name.empty()));
+  auto parse = [&](const std::string& id, const std::string& text) -> result<json::object> {
+    json::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object())
+      return make_error(errc::corruption, "the stored document " + id + " of " + s->name +
+                                              " is not a JSON object");
+    return std::move(v.as_object());
+  };
+  document_page out;
+  for (auto& [id, text] : *all) {
+    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
+    std::optional<json::object> doc;
+    if (by_content) {
+      auto d = parse(id, text);
+      if (!d) return d.err();
+      if (!q.owner_id.empty() && mig::owner_of(*s, *d) != q.owner_id) continue;
+      auto name = mig::name_of(*s, *d);
+      if (!s->name_field.empty()) {
+        if (!q.name.empty() && !iequal(name, q.name)) continue;
+        if (!q.partial_name.empty() && !icontains(name, q.partial_name)) continue;
+      }
+      doc = std::move(d.value());
+    }
+    std::size_t index = out.total++;
+    if (index < skip || out.items.size() >= take) continue;
+    if (!doc) {
+      auto d = parse(id, text);
+      if (!d) return d.err();
+      doc = std::move(d.value());
+    }
+    out.items.push_back(impl_->redact(*s, std::move(*doc)));
   }
   return out;
 }

@@ -27,6 +27,11 @@ struct document_query {
   std::string owner_id;          // only the documents of this owner; empty: any
 };
 
+struct document_page {
+  std::vector<json::object> items;
+  std::size_t total = 0;  // matching documents in all pages
+};
+
 enum class document_op { create, replace, remove };
 
 struct document_command {
@@ -68,6 +73,9 @@ class documents {
   // In id order (Projects-2 before Projects-10).
   result<std::vector<json::object>> list(const std::string& space, const std::string& collection,
                                          const document_query& q) const;
+  // One page of list(): the documents from index skip, at most take of them, and how many match.
+  result<document_page> page(const std::string& space, const std::string& collection,
+                             const document_query& q, std::size_t skip, std::size_t take) const;
   // By name within the collection's uniqueness scope (owner_id empty for space-unique names).
   result<json::object> find_by_name(const std::string& space, const std::string& collection,
                                     const std::string& owner_id, const std::string& name) const;
