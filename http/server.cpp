@@ -358,15 +358,21 @@ class session : public std::enable_shared_from_this<session> {
     write(std::move(r));
   }
 
+  // Status line and headers of every response, whatever its body.
+  template <class Body>
+  void set_head(bhttp::response<Body>& res, const response& r) {
+    res.version(version_);
+    res.result(static_cast<bhttp::status>(r.status));
+    res.set(bhttp::field::server, "octomig");
+    res.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive_);
+  }
+
   void write(response r) {
     if (!r.body_file.empty()) return write_file(std::move(r));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(version_);
-    res->result(static_cast<bhttp::status>(r.status));
-    res->set(bhttp::field::server, "octomig");
-    res->set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->keep_alive(keep_alive_);
+    set_head(*res, r);
     res->body() = std::move(r.body);
     res->prepare_payload();
     stream_.expires_after(srv_->opts.request_timeout);
@@ -382,12 +388,7 @@ class session : public std::enable_shared_from_this<session> {
     beast::error_code ec;
     res->body().open(r.body_file.c_str(), beast::file_mode::scan, ec);
     if (ec) return write(error_response(404, "The resource you requested was not found."));  // deleted meanwhile
-    res->version(version_);
-    res->result(static_cast<bhttp::status>(r.status));
-    res->set(bhttp::field::server, "octomig");
-    res->set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->keep_alive(keep_alive_);
+    set_head(*res, r);
     res->prepare_payload();
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::file_body>>(*res);
     write_file_some(res, sr);

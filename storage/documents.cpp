@@ -253,26 +253,18 @@ struct documents::impl {
 
   result<std::vector<std::pair<std::string, json::object>>> scan(
       const std::string& space, const std::string& collection) const {
+    auto texts = scan_text(space, collection);
+    if (!texts) return texts.err();
     std::vector<std::pair<std::string, json::object>> out;
-    auto prefix = doc_prefix(space, collection);
-    auto end = keys::prefix_end(prefix);
-    rocksdb::Slice upper(end);  // must outlive the iterator
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      auto k = it->key().ToStringView();
+    out.reserve(texts->size());
+    for (auto& [id, text] : *texts) {
       json::error_code ec;
-      auto v = json::parse(it->value().ToStringView(), ec);
+      auto v = json::parse(text, ec);
       if (ec || !v.is_object())
-        return make_error(errc::corruption, "the stored document " +
-                                                std::string(k.substr(prefix.size())) + " of " +
-                                                collection + " is not a JSON object");
-      out.emplace_back(std::string(k.substr(prefix.size())), std::move(v.as_object()));
+        return make_error(errc::corruption, "the stored document " + id + " of " + collection +
+                                                " is not a JSON object");
+      out.emplace_back(std::move(id), std::move(v.as_object()));
     }
-    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return id_order(a.first) < id_order(b.first); });
     return out;
   }
 
