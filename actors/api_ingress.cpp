@@ -9,7 +9,8 @@ caf::behavior ingress(caf::event_based_actor* self, caf::actor supervisor, caf::
   return {
       [=](queue_atom q, queue_request& r) -> caf::result<caf::message> {
         if (r.name.empty())
-          return caf::make_message(task_reply(make_error(errc::invalid_argument, "A task needs a type.")));
+          return caf::make_message(
+              task_reply(make_error(errc::invalid_argument, "A task needs a type.")));
         if (r.time_limit_ms < 0)
           return caf::make_message(
               task_reply(make_error(errc::invalid_argument, "A time limit cannot be negative.")));

@@ -30,7 +30,8 @@ class caf_gateway final : public gateway {
       : sys_(sys), ingress_(std::move(ingress)), timeout_(timeout) {}
 
   void queue_task(queue_request request, task_callback done) override {
-    ask<task_reply>(sys_, ingress_, timeout_, std::move(done), queue_atom::value, std::move(request));
+    ask<task_reply>(sys_, ingress_, timeout_, std::move(done), queue_atom::value,
+                    std::move(request));
   }
   void cancel_task(std::string id, std::string by, task_callback done) override {
     ask<task_reply>(sys_, ingress_, timeout_, std::move(done), cancel_atom::value, std::move(id),
@@ -108,8 +109,14 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   return std::unique_ptr<engine>(new engine(std::move(p)));
 }
 
-gateway& engine::commands() { return *impl_->gw; }
-caf::actor_system& engine::system() { return *impl_->sys; }
-void engine::stop() { impl_->stop(); }
+gateway& engine::commands() {
+  return *impl_->gw;
+}
+caf::actor_system& engine::system() {
+  return *impl_->sys;
+}
+void engine::stop() {
+  impl_->stop();
+}
 
 }  // namespace octomig::actors

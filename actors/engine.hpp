@@ -14,11 +14,11 @@
 namespace octomig::actors {
 
 struct engine_config {
-  storage::store* store = nullptr;           // REQUIRES: open read_write, outlives the engine
+  storage::store* store = nullptr;  // REQUIRES: open read_write, outlives the engine
   std::filesystem::path work_root;
   std::string server_node = "octomig";
   pipeline_registry pipelines;
-  std::size_t threads = 0;                   // scheduler threads; 0: CAF's default
+  std::size_t threads = 0;                           // scheduler threads; 0: CAF's default
   std::chrono::milliseconds command_timeout{30000};  // an unanswered command fails after this
   std::size_t max_queue = 1000;
 };

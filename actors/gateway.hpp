@@ -14,7 +14,7 @@
 namespace octomig::actors {
 
 struct queue_request {
-  std::string name;            // task type: the pipeline that runs it
+  std::string name;  // task type: the pipeline that runs it
   std::string description;
   std::string space_id;
   std::string arguments_json;  // already redacted by the caller

@@ -34,9 +34,10 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, std::chrono::mi
       auto left = deadline - std::chrono::steady_clock::now();
       if (left <= decltype(left)::zero()) break;
       bool timed_out = false;
-      self->receive(take, stop, exited,
-                    caf::after(std::chrono::duration_cast<std::chrono::microseconds>(left)) >>
-                        [&] { timed_out = true; });
+      self->receive(
+          take, stop, exited,
+          caf::after(std::chrono::duration_cast<std::chrono::microseconds>(left)) >>
+              [&] { timed_out = true; });
       if (timed_out) break;
     }
     if (batch.empty()) continue;

@@ -14,7 +14,7 @@ struct running_task {
   std::string id;
   std::uint64_t generation = 0;  // tells a stale timeout or step reply from a current one
   std::size_t step = 0;
-  caf::actor worker;             // null between steps
+  caf::actor worker;                          // null between steps
   std::optional<events::task_status> ending;  // canceled or timed_out once requested
   bool holds_maintenance = false;
   bool finishing = false;  // the final event is on its way; nothing else may end the task
@@ -72,9 +72,11 @@ void with_maintenance(sup* self, caf::atom_value which, const std::string& id,
   auto on_reply = [=](maintenance_reply&) { next(); };
   auto on_error = [=](caf::error&) { next(); };
   if (which == enter_atom::value)
-    self->request(self->state.cfg.guard, caf::infinite, enter_atom::value, id).await(on_reply, on_error);
+    self->request(self->state.cfg.guard, caf::infinite, enter_atom::value, id)
+        .await(on_reply, on_error);
   else
-    self->request(self->state.cfg.guard, caf::infinite, leave_atom::value, id).await(on_reply, on_error);
+    self->request(self->state.cfg.guard, caf::infinite, leave_atom::value, id)
+        .await(on_reply, on_error);
 }
 
 void remove_work_dir(sup* self, const std::string& id) {
@@ -132,13 +134,12 @@ void run_step(sup* self, std::size_t index) {
               cur->worker = nullptr;
               if (cur->ending) return complete_ending(self);
               if (!o.ok) return complete(self, events::cmd::fail{o.error_message});
-              execute(self, cur->id, events::cmd::finish_step{name, o.summary},
-                      [=](task_reply f) {
-                        auto& c = self->state.running;
-                        if (!c || c->generation != gen) return;
-                        if (!f) return complete(self, events::cmd::fail{f.err().message});
-                        run_step(self, index + 1);
-                      });
+              execute(self, cur->id, events::cmd::finish_step{name, o.summary}, [=](task_reply f) {
+                auto& c = self->state.running;
+                if (!c || c->generation != gen) return;
+                if (!f) return complete(self, events::cmd::fail{f.err().message});
+                run_step(self, index + 1);
+              });
             },
             // The worker ended without answering (a normal exit too: CAF may deliver its
             // down message before this error, so the down handler leaves that case to us).
@@ -295,7 +296,8 @@ caf::behavior supervisor(sup* self, supervisor_config cfg) {
       [=](queue_atom, queue_request& q) -> caf::result<task_reply> {
         auto& s = self->state;
         if (s.queue.size() >= s.cfg.max_queue)
-          return task_reply(make_error(errc::unavailable, "The task queue is full; try again later."));
+          return task_reply(
+              make_error(errc::unavailable, "The task queue is full; try again later."));
         auto id = std::string(events::task_stream_prefix) + std::to_string(++s.next_number);
         auto rp = self->make_response_promise<task_reply>();
         execute(self, id,

@@ -30,7 +30,7 @@ struct supervisor_config {
   pipeline_registry pipelines;
   std::filesystem::path work_root;  // work/ of the data directory
   std::string server_node;
-  std::size_t max_queue = 1000;     // queued tasks beyond this are refused
+  std::size_t max_queue = 1000;  // queued tasks beyond this are refused
 };
 
 caf::actor spawn_task_supervisor(caf::actor_system& sys, supervisor_config cfg);

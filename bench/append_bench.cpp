@@ -39,10 +39,13 @@ struct run_result {
 };
 
 events::event_body sample_event(std::uint64_t i) {
-  return events::message_logged{"Info", "Collected document " + std::to_string(i) + " of the closure"};
+  return events::message_logged{"Info",
+                                "Collected document " + std::to_string(i) + " of the closure"};
 }
 
-std::string stream_name(std::size_t k) { return "ServerTasks-" + std::to_string(k + 1); }
+std::string stream_name(std::size_t k) {
+  return "ServerTasks-" + std::to_string(k + 1);
+}
 
 std::unique_ptr<storage::store> open_store(const std::filesystem::path& dir) {
   storage::options o;
@@ -71,7 +74,8 @@ run_result reference(const std::filesystem::path& base, std::uint64_t n) {
   auto t0 = bench::clock::now();
   for (std::uint64_t i = 0; i < n; ++i) {
     auto t = bench::clock::now();
-    auto a = st->append(storage::append_request{stream_name(0), i, {sample_event(i)}, actors::now_us()});
+    auto a =
+        st->append(storage::append_request{stream_name(0), i, {sample_event(i)}, actors::now_us()});
     lat.push_back(bench::seconds_since(t) * 1e3);
     if (!a) ++r.errors;
   }
@@ -85,7 +89,8 @@ run_result reference(const std::filesystem::path& base, std::uint64_t n) {
 // (c) the ceiling of group commit without actors: one thread calling store::append with batches
 // of `width` requests (one event each, one per stream), synced. Not a goal figure: it shows what
 // the journal could reach if messaging and batching cost nothing.
-run_result direct_batches(const std::filesystem::path& base, std::size_t width, std::uint64_t per_stream) {
+run_result direct_batches(const std::filesystem::path& base, std::size_t width,
+                          std::uint64_t per_stream) {
   bench::temp_dir dir(base, "octomig-bench-append-batch");
   auto st = open_store(dir.path());
   run_result r;
@@ -98,7 +103,8 @@ run_result direct_batches(const std::filesystem::path& base, std::size_t width, 
     std::vector<storage::append_request> reqs;
     reqs.reserve(width);
     for (std::size_t k = 0; k < width; ++k)
-      reqs.push_back(storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()});
+      reqs.push_back(
+          storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()});
     auto t = bench::clock::now();
     for (auto& a : st->append(reqs))
       if (!a) ++r.errors;
@@ -200,9 +206,11 @@ run_result through_journal(const std::filesystem::path& base, std::size_t writer
           for (std::uint64_t i = 0; i < per_writer; ++i) {
             auto t = bench::clock::now();
             bool ok = false;
-            me->request(journal, std::chrono::seconds(60), actors::append_atom::value,
-                        storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()})
-                .receive([&](actors::append_reply& reply) { ok = reply.ok(); }, [&](caf::error&) {});
+            me->request(
+                  journal, std::chrono::seconds(60), actors::append_atom::value,
+                  storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()})
+                .receive([&](actors::append_reply& reply) { ok = reply.ok(); },
+                         [&](caf::error&) {});
             lat[k].push_back(bench::seconds_since(t) * 1e3);
             if (!ok) {
               ++errors;
@@ -220,17 +228,20 @@ run_result through_journal(const std::filesystem::path& base, std::size_t writer
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
   r.errors = errors.load();
   r.events = st->last_position();
-  r.avg_batch = stats.batches ? static_cast<double>(stats.requests.load()) / static_cast<double>(stats.batches.load()) : 0;
+  r.avg_batch = stats.batches ? static_cast<double>(stats.requests.load()) /
+                                    static_cast<double>(stats.batches.load())
+                              : 0;
   fill_latencies(r, all);
   return r;
 }
 
 void print(const run_result& r, double ref_eps) {
-  std::printf("  %-34s writers %3zu  events %7llu  %7.3f s  %9.0f events/s  x%-6.1f avg batch %6.1f  "
-              "p50 %6.3f ms  p99 %6.3f ms  max %7.3f ms  errors %llu\n",
-              r.what.c_str(), r.writers, static_cast<unsigned long long>(r.events), r.seconds, r.eps(),
-              ref_eps > 0 ? r.eps() / ref_eps : 0.0, r.avg_batch, r.p50_ms, r.p99_ms, r.max_ms,
-              static_cast<unsigned long long>(r.errors));
+  std::printf(
+      "  %-34s writers %3zu  events %7llu  %7.3f s  %9.0f events/s  x%-6.1f avg batch %6.1f  "
+      "p50 %6.3f ms  p99 %6.3f ms  max %7.3f ms  errors %llu\n",
+      r.what.c_str(), r.writers, static_cast<unsigned long long>(r.events), r.seconds, r.eps(),
+      ref_eps > 0 ? r.eps() / ref_eps : 0.0, r.avg_batch, r.p50_ms, r.p99_ms, r.max_ms,
+      static_cast<unsigned long long>(r.errors));
   std::fflush(stdout);
 }
 
@@ -264,15 +275,24 @@ int main(int argc, char** argv) {
         ceiling = false;
         continue;
       }
-      if (bench::flag(argc, argv, i, "--dir", v)) base = v;
-      else if (bench::flag(argc, argv, i, "--rounds", v)) rounds = std::stoul(v);
-      else if (bench::flag(argc, argv, i, "--ref-events", v)) ref_events = std::stoull(v);
-      else if (bench::flag(argc, argv, i, "--per-writer", v)) per_writer = std::stoull(v);
-      else if (bench::flag(argc, argv, i, "--concurrency", v)) levels = bench::parse_list(v);
-      else if (bench::flag(argc, argv, i, "--linger-us", v)) linger_us = std::stol(v);
-      else if (bench::flag(argc, argv, i, "--scheduler-threads", v)) scheduler_threads = std::stoul(v);
-      else if (bench::flag(argc, argv, i, "--mode", v)) mode = v;
-      else return std::cerr << "unknown option " << argv[i] << "\n" << usage, 2;
+      if (bench::flag(argc, argv, i, "--dir", v))
+        base = v;
+      else if (bench::flag(argc, argv, i, "--rounds", v))
+        rounds = std::stoul(v);
+      else if (bench::flag(argc, argv, i, "--ref-events", v))
+        ref_events = std::stoull(v);
+      else if (bench::flag(argc, argv, i, "--per-writer", v))
+        per_writer = std::stoull(v);
+      else if (bench::flag(argc, argv, i, "--concurrency", v))
+        levels = bench::parse_list(v);
+      else if (bench::flag(argc, argv, i, "--linger-us", v))
+        linger_us = std::stol(v);
+      else if (bench::flag(argc, argv, i, "--scheduler-threads", v))
+        scheduler_threads = std::stoul(v);
+      else if (bench::flag(argc, argv, i, "--mode", v))
+        mode = v;
+      else
+        return std::cerr << "unknown option " << argv[i] << "\n" << usage, 2;
     }
     if (rounds < 1 || rounds > 20 || ref_events < 1 || ref_events > 1000000 || per_writer < 1 ||
         per_writer > 1000000 || levels.empty() || (mode != "actors" && mode != "threads"))
@@ -282,8 +302,9 @@ int main(int argc, char** argv) {
 
     std::printf("durable append benchmark: stores under %s, on %s\n", base.c_str(),
                 bench::describe_fs(base).c_str());
-    std::printf("sync=true everywhere; journal linger %ld us; CAF scheduler threads %zu; appenders as %s\n",
-                linger_us, scheduler_threads, mode.c_str());
+    std::printf(
+        "sync=true everywhere; journal linger %ld us; CAF scheduler threads %zu; appenders as %s\n",
+        linger_us, scheduler_threads, mode.c_str());
 
     // results[level index] across rounds; ratio to that round's reference.
     std::vector<std::vector<run_result>> by_level(levels.size());
@@ -309,7 +330,8 @@ int main(int argc, char** argv) {
       }
     }
 
-    // Summary: the median over the rounds of each figure (the mean of the middle two for an even count).
+    // Summary: the median over the rounds of each figure (the mean of the middle two for an even
+    // count).
     auto median = [](std::vector<double> v) { return bench::median(std::move(v)); };
     auto pick = [&](const std::vector<run_result>& rs, double (*f)(const run_result&)) {
       std::vector<double> v;
@@ -317,10 +339,12 @@ int main(int argc, char** argv) {
       return median(v);
     };
     double ref_eps = pick(refs, [](const run_result& r) { return r.eps(); });
-    std::printf("\nsummary (median of %zu rounds; ratio = per-round journal rate / that round's reference)\n",
-                rounds);
-    std::printf("RESULT append reference writers=1 events_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n", ref_eps,
-                pick(refs, [](const run_result& r) { return r.p50_ms; }),
+    std::printf(
+        "\nsummary (median of %zu rounds; ratio = per-round journal rate / that round's "
+        "reference)\n",
+        rounds);
+    std::printf("RESULT append reference writers=1 events_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+                ref_eps, pick(refs, [](const run_result& r) { return r.p50_ms; }),
                 pick(refs, [](const run_result& r) { return r.p99_ms; }));
     bool goal = true;
     for (std::size_t li = 0; li < levels.size(); ++li) {
@@ -331,21 +355,24 @@ int main(int argc, char** argv) {
       for (auto& r : rs) best = std::max(best, r.eps());
       std::uint64_t errors = 0;
       for (auto& r : rs) errors += r.errors;
-      std::printf("RESULT append journal writers=%zu events_per_s=%.0f best_events_per_s=%.0f ratio=%.1f "
-                  "avg_batch=%.1f p50_ms=%.3f p99_ms=%.3f errors=%llu\n",
-                  levels[li], eps, best, ratio, pick(rs, [](const run_result& r) { return r.avg_batch; }),
-                  pick(rs, [](const run_result& r) { return r.p50_ms; }),
-                  pick(rs, [](const run_result& r) { return r.p99_ms; }),
-                  static_cast<unsigned long long>(errors));
+      std::printf(
+          "RESULT append journal writers=%zu events_per_s=%.0f best_events_per_s=%.0f ratio=%.1f "
+          "avg_batch=%.1f p50_ms=%.3f p99_ms=%.3f errors=%llu\n",
+          levels[li], eps, best, ratio, pick(rs, [](const run_result& r) { return r.avg_batch; }),
+          pick(rs, [](const run_result& r) { return r.p50_ms; }),
+          pick(rs, [](const run_result& r) { return r.p99_ms; }),
+          static_cast<unsigned long long>(errors));
       if (levels[li] >= 32 && (eps < 50000 || ratio < 20 || errors)) goal = false;
       if (!ceilings[li].empty())
-        std::printf("RESULT append ceiling (store::append batches of %zu, no actors) events_per_s=%.0f "
-                    "p50_batch_ms=%.3f\n",
-                    levels[li], pick(ceilings[li], [](const run_result& r) { return r.eps(); }),
-                    pick(ceilings[li], [](const run_result& r) { return r.p50_ms; }));
+        std::printf(
+            "RESULT append ceiling (store::append batches of %zu, no actors) events_per_s=%.0f "
+            "p50_batch_ms=%.3f\n",
+            levels[li], pick(ceilings[li], [](const run_result& r) { return r.eps(); }),
+            pick(ceilings[li], [](const run_result& r) { return r.p50_ms; }));
     }
-    std::printf("GOAL append (>= 50000 events/s and >= 20x the reference at 32 and 64 writers): %s\n",
-                goal ? "met" : "MISSED");
+    std::printf(
+        "GOAL append (>= 50000 events/s and >= 20x the reference at 32 and 64 writers): %s\n",
+        goal ? "met" : "MISSED");
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "octomig_bench_append: " << e.what() << "\n";

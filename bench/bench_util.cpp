@@ -75,7 +75,8 @@ std::string describe_fs(const std::filesystem::path& p) {
   std::ifstream mounts("/proc/mounts");
   std::string dev, mnt, type, rest, best_dev, best_mnt, best_type;
   while (mounts >> dev >> mnt >> type && std::getline(mounts, rest)) {
-    bool prefix = canon == mnt || (canon.rfind(mnt, 0) == 0 && (mnt == "/" || canon[mnt.size()] == '/'));
+    bool prefix =
+        canon == mnt || (canon.rfind(mnt, 0) == 0 && (mnt == "/" || canon[mnt.size()] == '/'));
     if (prefix && mnt.size() >= best_mnt.size()) {
       best_dev = dev;
       best_mnt = mnt;

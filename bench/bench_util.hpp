@@ -36,7 +36,8 @@ std::filesystem::path default_base();
 // The p-th percentile (0..100) of values, nearest-rank; sorts values in place. 0 when empty.
 double percentile(std::vector<double>& values, double p);
 
-// The median: the middle value, or the mean of the two middle values for an even count. 0 when empty.
+// The median: the middle value, or the mean of the two middle values for an even count. 0 when
+// empty.
 double median(std::vector<double> values);
 
 // "--name=value" or "--name value"; returns true and sets out when argv[i] is that flag.

@@ -35,13 +35,15 @@ int main(int argc, char** argv) {
   r.stream = id;
   r.expected_version = 0;
   r.timestamp = t + 1000000;
-  r.events = {events::task_queued{"MigrationPartialExport", "Export of Projects-1 from Spaces-1", "Spaces-1",
+  r.events = {events::task_queued{"MigrationPartialExport", "Export of Projects-1 from Spaces-1",
+                                  "Spaces-1",
                                   R"({"PackageId":"Export.Projects-1","PackageVersion":"1.0.0",)"
                                   R"("Projects":["Projects-1"],"IncludeHistory":false})",
                                   0},
               events::task_started{"octomig"}, events::task_succeeded{}};
   auto a = st.append(r);
   if (!a) return std::cerr << a.err().message << "\n", 1;
-  std::cout << "seeded " << id << " (positions " << a->first_position << "-" << a->last_position << ")\n";
+  std::cout << "seeded " << id << " (positions " << a->first_position << "-" << a->last_position
+            << ")\n";
   return 0;
 }

@@ -11,7 +11,10 @@
 
 // Declared before the loads below, which name it: cereal finds a type's serialize by ADL.
 namespace octomig::events {
-template <class A> void serialize(A& a, log_line& l) { a(l.category, l.occurred_at, l.text); }
+template <class A>
+void serialize(A& a, log_line& l) {
+  a(l.category, l.occurred_at, l.text);
+}
 }  // namespace octomig::events
 
 // Strings are read in bounded chunks: cereal's own load resizes the string to the length field
@@ -53,28 +56,73 @@ void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::log_line>
 namespace octomig::events {
 
 // cereal serializers: one per event; field order is part of the on-disk format.
-template <class A> void serialize(A& a, task_queued& e) { a(e.name, e.description, e.space_id, e.arguments_json, e.time_limit_ms); }
-template <class A> void serialize(A& a, task_started& e) { a(e.server_node); }
-template <class A> void serialize(A& a, step_started& e) { a(e.step); }
-template <class A> void serialize(A& a, step_finished& e) { a(e.step, e.summary); }
-template <class A> void serialize(A& a, message_logged& e) { a(e.category, e.text); }
-template <class A> void serialize(A& a, warning_raised& e) { a(e.message); }
-template <class A> void serialize(A& a, task_cancel_requested& e) { a(e.requested_by); }
-template <class A> void serialize(A&, task_succeeded&) {}
-template <class A> void serialize(A& a, task_failed& e) { a(e.error_message); }
-template <class A> void serialize(A&, task_canceled&) {}
-template <class A> void serialize(A& a, task_timed_out& e) { a(e.time_limit_ms); }
-template <class A> void serialize(A& a, task_interrupted& e) { a(e.error_message); }
-template <class A> void serialize(A& a, task_recorded& e) {
+template <class A>
+void serialize(A& a, task_queued& e) {
+  a(e.name, e.description, e.space_id, e.arguments_json, e.time_limit_ms);
+}
+template <class A>
+void serialize(A& a, task_started& e) {
+  a(e.server_node);
+}
+template <class A>
+void serialize(A& a, step_started& e) {
+  a(e.step);
+}
+template <class A>
+void serialize(A& a, step_finished& e) {
+  a(e.step, e.summary);
+}
+template <class A>
+void serialize(A& a, message_logged& e) {
+  a(e.category, e.text);
+}
+template <class A>
+void serialize(A& a, warning_raised& e) {
+  a(e.message);
+}
+template <class A>
+void serialize(A& a, task_cancel_requested& e) {
+  a(e.requested_by);
+}
+template <class A>
+void serialize(A&, task_succeeded&) {}
+template <class A>
+void serialize(A& a, task_failed& e) {
+  a(e.error_message);
+}
+template <class A>
+void serialize(A&, task_canceled&) {}
+template <class A>
+void serialize(A& a, task_timed_out& e) {
+  a(e.time_limit_ms);
+}
+template <class A>
+void serialize(A& a, task_interrupted& e) {
+  a(e.error_message);
+}
+template <class A>
+void serialize(A& a, task_recorded& e) {
   auto state = static_cast<std::uint8_t>(e.final_state);
   a(e.name, e.description, e.space_id, e.arguments_json, state, e.queue_time, e.start_time,
     e.completed_time, e.error_message, e.has_warnings_or_errors, e.log);
   e.final_state = static_cast<task_status>(state);
 }
-template <class A> void serialize(A& a, maintenance_entered& e) { a(e.task_id); }
-template <class A> void serialize(A& a, maintenance_left& e) { a(e.task_id); }
-template <class A> void serialize(A& a, api_key_created& e) { a(e.name, e.role, e.key_hash); }
-template <class A> void serialize(A& a, api_key_revoked& e) { a(e.name); }
+template <class A>
+void serialize(A& a, maintenance_entered& e) {
+  a(e.task_id);
+}
+template <class A>
+void serialize(A& a, maintenance_left& e) {
+  a(e.task_id);
+}
+template <class A>
+void serialize(A& a, api_key_created& e) {
+  a(e.name, e.role, e.key_hash);
+}
+template <class A>
+void serialize(A& a, api_key_revoked& e) {
+  a(e.name);
+}
 
 namespace {
 
@@ -104,7 +152,8 @@ void write_body(cereal::PortableBinaryOutputArchive& out, const event_body& b) {
 }
 
 template <std::size_t I = 0>
-bool read_body_with_tag(cereal::PortableBinaryInputArchive& in, std::uint16_t tag, event_body& out) {
+bool read_body_with_tag(cereal::PortableBinaryInputArchive& in, std::uint16_t tag,
+                        event_body& out) {
   if constexpr (I == std::variant_size_v<event_body>) {
     return false;
   } else {
@@ -119,7 +168,9 @@ bool read_body_with_tag(cereal::PortableBinaryInputArchive& in, std::uint16_t ta
   }
 }
 
-error corrupt(const std::string& what) { return make_error(errc::corruption, what); }
+error corrupt(const std::string& what) {
+  return make_error(errc::corruption, what);
+}
 
 // Runs a decoder over bytes; any cereal or allocation failure, or bytes left over, is corruption.
 // what() names the record for the error message; it is called only on failure (hot path).
@@ -159,19 +210,18 @@ std::string encode(const envelope& e) {
 }
 
 result<envelope> decode(std::uint64_t position, std::string_view bytes) {
-  return decode_with<envelope>(bytes, [position] { return "event at position " + std::to_string(position); },
-                               [&](cereal::PortableBinaryInputArchive& in, envelope& e) -> std::string {
-                                 std::uint8_t format = 0;
-                                 in(format);
-                                 if (format != envelope_format)
-                                   return "unknown format " + std::to_string(format);
-                                 std::uint16_t tag = 0;
-                                 in(e.stream, e.stream_version, e.timestamp, tag);
-                                 if (!read_body_with_tag(in, tag, e.body))
-                                   return "unknown event tag " + std::to_string(tag);
-                                 e.position = position;
-                                 return {};
-                               });
+  return decode_with<envelope>(
+      bytes, [position] { return "event at position " + std::to_string(position); },
+      [&](cereal::PortableBinaryInputArchive& in, envelope& e) -> std::string {
+        std::uint8_t format = 0;
+        in(format);
+        if (format != envelope_format) return "unknown format " + std::to_string(format);
+        std::uint16_t tag = 0;
+        in(e.stream, e.stream_version, e.timestamp, tag);
+        if (!read_body_with_tag(in, tag, e.body)) return "unknown event tag " + std::to_string(tag);
+        e.position = position;
+        return {};
+      });
 }
 
 std::string encode_body(const event_body& b) {
@@ -184,14 +234,14 @@ std::string encode_body(const event_body& b) {
 }
 
 result<event_body> decode_body(std::string_view bytes) {
-  return decode_with<event_body>(bytes, [] { return std::string("event body"); },
-                                 [&](cereal::PortableBinaryInputArchive& in, event_body& b) -> std::string {
-                                   std::uint16_t tag = 0;
-                                   in(tag);
-                                   if (!read_body_with_tag(in, tag, b))
-                                     return "unknown event tag " + std::to_string(tag);
-                                   return {};
-                                 });
+  return decode_with<event_body>(
+      bytes, [] { return std::string("event body"); },
+      [&](cereal::PortableBinaryInputArchive& in, event_body& b) -> std::string {
+        std::uint16_t tag = 0;
+        in(tag);
+        if (!read_body_with_tag(in, tag, b)) return "unknown event tag " + std::to_string(tag);
+        return {};
+      });
 }
 
 std::string encode(const task_state& s) {
@@ -209,20 +259,19 @@ std::string encode(const task_state& s) {
 }
 
 result<task_state> decode_task_state(std::string_view bytes) {
-  return decode_with<task_state>(bytes, [] { return std::string("task state"); },
-                                 [&](cereal::PortableBinaryInputArchive& in, task_state& t) -> std::string {
-                                   std::uint8_t format = 0, state = 0;
-                                   in(format);
-                                   if (format != task_state_format)
-                                     return "unknown format " + std::to_string(format);
-                                   in(t.id, t.version, t.name, t.description, t.space_id,
-                                      t.arguments_json, state, t.queue_time, t.start_time,
-                                      t.completed_time, t.last_updated, t.error_message,
-                                      t.has_warnings_or_errors, t.time_limit_ms, t.server_node,
-                                      t.current_step, t.log_line_count);
-                                   t.state = static_cast<task_status>(state);
-                                   return {};
-                                 });
+  return decode_with<task_state>(
+      bytes, [] { return std::string("task state"); },
+      [&](cereal::PortableBinaryInputArchive& in, task_state& t) -> std::string {
+        std::uint8_t format = 0, state = 0;
+        in(format);
+        if (format != task_state_format) return "unknown format " + std::to_string(format);
+        in(t.id, t.version, t.name, t.description, t.space_id, t.arguments_json, state,
+           t.queue_time, t.start_time, t.completed_time, t.last_updated, t.error_message,
+           t.has_warnings_or_errors, t.time_limit_ms, t.server_node, t.current_step,
+           t.log_line_count);
+        t.state = static_cast<task_status>(state);
+        return {};
+      });
 }
 
 std::string encode(const log_line& l) {
@@ -237,15 +286,15 @@ std::string encode(const log_line& l) {
 }
 
 result<log_line> decode_log_line(std::string_view bytes) {
-  return decode_with<log_line>(bytes, [] { return std::string("log line"); },
-                               [&](cereal::PortableBinaryInputArchive& in, log_line& l) -> std::string {
-                                 std::uint8_t format = 0;
-                                 in(format);
-                                 if (format != log_line_format)
-                                   return "unknown format " + std::to_string(format);
-                                 in(l.category, l.occurred_at, l.text);
-                                 return {};
-                               });
+  return decode_with<log_line>(
+      bytes, [] { return std::string("log line"); },
+      [&](cereal::PortableBinaryInputArchive& in, log_line& l) -> std::string {
+        std::uint8_t format = 0;
+        in(format);
+        if (format != log_line_format) return "unknown format " + std::to_string(format);
+        in(l.category, l.occurred_at, l.text);
+        return {};
+      });
 }
 
 }  // namespace octomig::events

@@ -17,7 +17,9 @@ bool running(const task_state& s) {
   return s.state == task_status::executing || s.state == task_status::cancelling;
 }
 
-events_or_error one(event_body e) { return std::vector<event_body>{std::move(e)}; }
+events_or_error one(event_body e) {
+  return std::vector<event_body>{std::move(e)};
+}
 
 }  // namespace
 
@@ -27,8 +29,8 @@ events_or_error decide(const task_state& s, const task_command& c) {
           [&](const cmd::queue& q) -> events_or_error {
             if (s.state != task_status::none) return refuse(s, "queue a task twice");
             if (q.name.empty()) return make_error(errc::invalid_argument, "A task needs a name.");
-            return one(task_queued{q.name, q.description, q.space_id, q.arguments_json,
-                                   q.time_limit_ms});
+            return one(
+                task_queued{q.name, q.description, q.space_id, q.arguments_json, q.time_limit_ms});
           },
           [&](const cmd::start& st) -> events_or_error {
             if (s.state != task_status::queued) return refuse(s, "start the task");
@@ -85,7 +87,8 @@ events_or_error decide(const task_state& s, const task_command& c) {
             return one(task_interrupted{i.error_message});
           },
           [&](const cmd::record& r) -> events_or_error {
-            if (s.state != task_status::none) return refuse(s, "record a task over an existing one");
+            if (s.state != task_status::none)
+              return refuse(s, "record a task over an existing one");
             if (!is_completed(r.fact.final_state))
               return make_error(errc::invalid_argument, "A recorded task must be completed.");
             return one(r.fact);

@@ -50,8 +50,8 @@ struct record {
 
 using task_command =
     std::variant<cmd::queue, cmd::start, cmd::start_step, cmd::finish_step, cmd::log, cmd::warn,
-                 cmd::request_cancel, cmd::succeed, cmd::fail, cmd::confirm_canceled,
-                 cmd::time_out, cmd::interrupt, cmd::record>;
+                 cmd::request_cancel, cmd::succeed, cmd::fail, cmd::confirm_canceled, cmd::time_out,
+                 cmd::interrupt, cmd::record>;
 
 // An empty vector means the command is already satisfied (e.g. a second cancel request).
 result<std::vector<event_body>> decide(const task_state& s, const task_command& c);

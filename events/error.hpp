@@ -29,7 +29,9 @@ struct error {
   std::string message;  // human text; never contains a secret
 };
 
-inline error make_error(errc code, std::string message) { return error{code, std::move(message)}; }
+inline error make_error(errc code, std::string message) {
+  return error{code, std::move(message)};
+}
 
 // A value or an error. REQUIRES: callers check ok() before value().
 template <class T>
@@ -56,6 +58,8 @@ class result {
 // result<void>: success carries nothing.
 struct ok_t {};
 using status = result<ok_t>;
-inline status ok_status() { return ok_t{}; }
+inline status ok_status() {
+  return ok_t{};
+}
 
 }  // namespace octomig

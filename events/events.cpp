@@ -15,27 +15,36 @@ std::uint16_t type_tag(const event_body& body) {
                     body);
 }
 
-bool is_task_stream(const std::string& stream) { return stream.rfind(task_stream_prefix, 0) == 0; }
+bool is_task_stream(const std::string& stream) {
+  return stream.rfind(task_stream_prefix, 0) == 0;
+}
 
 const char* to_string(task_status s) {
   switch (s) {
-    case task_status::none: return "None";
-    case task_status::queued: return "Queued";
-    case task_status::executing: return "Executing";
-    case task_status::failed: return "Failed";
-    case task_status::canceled: return "Canceled";
-    case task_status::timed_out: return "TimedOut";
-    case task_status::success: return "Success";
-    case task_status::cancelling: return "Cancelling";
+    case task_status::none:
+      return "None";
+    case task_status::queued:
+      return "Queued";
+    case task_status::executing:
+      return "Executing";
+    case task_status::failed:
+      return "Failed";
+    case task_status::canceled:
+      return "Canceled";
+    case task_status::timed_out:
+      return "TimedOut";
+    case task_status::success:
+      return "Success";
+    case task_status::cancelling:
+      return "Cancelling";
   }
   return "None";
 }
 
 bool parse_task_status(const std::string& text, task_status& out) {
-  static constexpr task_status all[] = {task_status::queued,    task_status::executing,
-                                        task_status::failed,    task_status::canceled,
-                                        task_status::timed_out, task_status::success,
-                                        task_status::cancelling};
+  static constexpr task_status all[] = {
+      task_status::queued,    task_status::executing, task_status::failed,    task_status::canceled,
+      task_status::timed_out, task_status::success,   task_status::cancelling};
   for (auto s : all) {
     std::string name = to_string(s);
     if (name.size() == text.size() &&

@@ -1,6 +1,6 @@
-// The event catalogue. One event is one plain struct named <subject>_<past tense>; events state facts.
-// Each type has a numeric tag written to disk by the codec: a tag is assigned once and never reused
-// or renumbered. Secrets (passwords, API keys, sensitive values) never appear in an event.
+// The event catalogue. One event is one plain struct named <subject>_<past tense>; events state
+// facts. Each type has a numeric tag written to disk by the codec: a tag is assigned once and never
+// reused or renumbered. Secrets (passwords, API keys, sensitive values) never appear in an event.
 #pragma once
 
 #include <cstdint>
@@ -143,11 +143,11 @@ struct envelope {
 template <class T>
 struct event_traits;
 
-#define OCTOMIG_EVENT(type, number)                     \
-  template <>                                           \
-  struct event_traits<type> {                           \
-    static constexpr std::uint16_t tag = number;        \
-    static constexpr const char* name = #type;          \
+#define OCTOMIG_EVENT(type, number)              \
+  template <>                                    \
+  struct event_traits<type> {                    \
+    static constexpr std::uint16_t tag = number; \
+    static constexpr const char* name = #type;   \
   };
 
 OCTOMIG_EVENT(task_queued, 1)
@@ -180,7 +180,7 @@ inline constexpr const char* system_stream = "system";
 inline constexpr const char* task_stream_prefix = "ServerTasks-";
 bool is_task_stream(const std::string& stream);
 
-const char* to_string(task_status s);                  // Octopus spelling: "Canceled", "Cancelling"
+const char* to_string(task_status s);  // Octopus spelling: "Canceled", "Cancelling"
 bool parse_task_status(const std::string& text, task_status& out);  // case-insensitive
 bool is_completed(task_status s);
 

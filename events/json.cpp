@@ -29,22 +29,32 @@ json::object data_of(const event_body& b) {
             o["Arguments"] = ec ? json::value(e.arguments_json) : args;
             return o;
           },
-          [](const task_started& e) { return json::object{{"ServerNode", e.server_node}}; },
-          [](const step_started& e) { return json::object{{"Step", e.step}}; },
+          [](const task_started& e) {
+            return json::object{{"ServerNode", e.server_node}};
+          },
+          [](const step_started& e) {
+            return json::object{{"Step", e.step}};
+          },
           [](const step_finished& e) {
             return json::object{{"Step", e.step}, {"Summary", e.summary}};
           },
           [](const message_logged& e) {
             return json::object{{"Category", e.category}, {"Text", e.text}};
           },
-          [](const warning_raised& e) { return json::object{{"Message", e.message}}; },
+          [](const warning_raised& e) {
+            return json::object{{"Message", e.message}};
+          },
           [](const task_cancel_requested& e) {
             return json::object{{"RequestedBy", e.requested_by}};
           },
           [](const task_succeeded&) { return json::object{}; },
-          [](const task_failed& e) { return json::object{{"ErrorMessage", e.error_message}}; },
+          [](const task_failed& e) {
+            return json::object{{"ErrorMessage", e.error_message}};
+          },
           [](const task_canceled&) { return json::object{}; },
-          [](const task_timed_out& e) { return json::object{{"TimeLimitMs", e.time_limit_ms}}; },
+          [](const task_timed_out& e) {
+            return json::object{{"TimeLimitMs", e.time_limit_ms}};
+          },
           [](const task_interrupted& e) {
             return json::object{{"ErrorMessage", e.error_message}};
           },
@@ -61,31 +71,44 @@ json::object data_of(const event_body& b) {
                                 // A count: the lines themselves are the task's log (task_logs).
                                 {"LogLines", e.log.size()}};
           },
-          [](const maintenance_entered& e) { return json::object{{"TaskId", e.task_id}}; },
-          [](const maintenance_left& e) { return json::object{{"TaskId", e.task_id}}; },
+          [](const maintenance_entered& e) {
+            return json::object{{"TaskId", e.task_id}};
+          },
+          [](const maintenance_left& e) {
+            return json::object{{"TaskId", e.task_id}};
+          },
           // The key hash is left out: it is no use to a reader and need not travel further.
-          [](const api_key_created& e) { return json::object{{"Name", e.name}, {"Role", e.role}}; },
-          [](const api_key_revoked& e) { return json::object{{"Name", e.name}}; },
+          [](const api_key_created& e) {
+            return json::object{{"Name", e.name}, {"Role", e.role}};
+          },
+          [](const api_key_revoked& e) {
+            return json::object{{"Name", e.name}};
+          },
       },
       b);
 }
 
 std::string completed_text(const task_state& s) {
   switch (s.state) {
-    case task_status::queued: return "Queued...";
-    case task_status::executing: return "Executing...";
-    case task_status::cancelling: return "Cancelling...";
-    case task_status::timed_out: return "Timed out";
-    default: return s.completed_time ? human_date(s.completed_time) : std::string();
+    case task_status::queued:
+      return "Queued...";
+    case task_status::executing:
+      return "Executing...";
+    case task_status::cancelling:
+      return "Cancelling...";
+    case task_status::timed_out:
+      return "Timed out";
+    default:
+      return s.completed_time ? human_date(s.completed_time) : std::string();
   }
 }
 
 }  // namespace
 
 json::object to_json(const envelope& e) {
-  return json::object{{"Position", e.position},       {"Stream", e.stream},
-                      {"Version", e.stream_version},  {"Time", octopus_date(e.timestamp)},
-                      {"Type", type_name(e.body)},    {"Data", data_of(e.body)}};
+  return json::object{{"Position", e.position},      {"Stream", e.stream},
+                      {"Version", e.stream_version}, {"Time", octopus_date(e.timestamp)},
+                      {"Type", type_name(e.body)},   {"Data", data_of(e.body)}};
 }
 
 std::string summary(const event_body& b) {

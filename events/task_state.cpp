@@ -89,9 +89,10 @@ task_state apply(task_state s, const envelope& e) {
 }
 
 bool has_log_line(const event_body& b) {
-  return !(std::holds_alternative<task_recorded>(b) || std::holds_alternative<maintenance_entered>(b) ||
-           std::holds_alternative<maintenance_left>(b) || std::holds_alternative<api_key_created>(b) ||
-           std::holds_alternative<api_key_revoked>(b));
+  return !(
+      std::holds_alternative<task_recorded>(b) || std::holds_alternative<maintenance_entered>(b) ||
+      std::holds_alternative<maintenance_left>(b) || std::holds_alternative<api_key_created>(b) ||
+      std::holds_alternative<api_key_revoked>(b));
 }
 
 std::uint32_t log_lines_added(const event_body& b) {
@@ -115,7 +116,9 @@ std::optional<log_line> log_line_for(const envelope& e) {
       overloaded{
           [&](const task_queued& ev) { return line("Info", "Task queued: " + ev.description); },
           [&](const task_started& ev) {
-            return line("Info", "Task started on " + (ev.server_node.empty() ? std::string("this node") : ev.server_node));
+            return line("Info",
+                        "Task started on " +
+                            (ev.server_node.empty() ? std::string("this node") : ev.server_node));
           },
           [&](const step_started& ev) { return line("Info", "Step started: " + ev.step); },
           [&](const step_finished& ev) {
@@ -129,7 +132,8 @@ std::optional<log_line> log_line_for(const envelope& e) {
           [&](const task_failed& ev) { return line("Error", "Task failed: " + ev.error_message); },
           [&](const task_canceled&) { return line("Info", "Task canceled"); },
           [&](const task_timed_out& ev) {
-            return line("Error", "Task timed out after " + std::to_string(ev.time_limit_ms) + " ms");
+            return line("Error",
+                        "Task timed out after " + std::to_string(ev.time_limit_ms) + " ms");
           },
           [&](const task_interrupted& ev) { return line("Error", ev.error_message); },
           [&](const task_recorded&) { return std::optional<log_line>(); },

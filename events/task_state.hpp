@@ -12,8 +12,8 @@
 namespace octomig::events {
 
 struct task_state {
-  std::string id;                // "ServerTasks-N"
-  std::uint64_t version = 0;     // stream version of the last applied event
+  std::string id;             // "ServerTasks-N"
+  std::uint64_t version = 0;  // stream version of the last applied event
   std::string name;
   std::string description;
   std::string space_id;
@@ -27,13 +27,17 @@ struct task_state {
   bool has_warnings_or_errors = false;
   std::int64_t time_limit_ms = 0;
   std::string server_node;
-  std::string current_step;        // empty when no step runs
+  std::string current_step;          // empty when no step runs
   std::uint32_t log_line_count = 0;  // lines projected into the task log so far
 };
 
 // Derived fields, never stored.
-inline bool is_completed(const task_state& s) { return is_completed(s.state); }
-inline bool finished_successfully(const task_state& s) { return s.state == task_status::success; }
+inline bool is_completed(const task_state& s) {
+  return is_completed(s.state);
+}
+inline bool finished_successfully(const task_state& s) {
+  return s.state == task_status::success;
+}
 
 // The log line an event that logs one line adds to its task's log, if any. A task_recorded
 // carries its lines itself (task_recorded::log); log_lines_for covers both.

@@ -77,11 +77,11 @@ bool parse_octopus_date(const std::string& text, timestamp_us& out) {
 }
 
 std::string human_date(timestamp_us t) {
-  static constexpr const char* days[] = {"Sunday", "Monday", "Tuesday", "Wednesday",
+  static constexpr const char* days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                          "Thursday", "Friday", "Saturday"};
-  static constexpr const char* months[] = {"January", "February", "March",     "April",
-                                           "May",     "June",     "July",      "August",
-                                           "September", "October", "November", "December"};
+  static constexpr const char* months[] = {"January",   "February", "March",    "April",
+                                           "May",       "June",     "July",     "August",
+                                           "September", "October",  "November", "December"};
   int ms = 0;
   std::tm tm = utc(t, ms);
   int hour12 = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;

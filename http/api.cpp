@@ -53,37 +53,35 @@ struct api::impl {
   }
 
   json::object space_resource() const {
-    return json::object{
-        {"Id", default_space},
-        {"Name", "Default"},
-        {"Slug", "default"},
-        {"Description", nullptr},
-        {"IsDefault", true},
-        {"IsPrivate", false},
-        {"TaskQueueStopped", false},
-        {"SpaceManagersTeams", json::array{"teams-administrators"}},
-        {"SpaceManagersTeamMembers", json::array{}},
-        {"Icon", nullptr},
-        {"ExtensionSettings", json::array{}},
-        {"LastModifiedOn", "0001-01-01T00:00:00.000+00:00"},
-        {"Links", json::object{{"Self", "/api/spaces/" + default_space},
-                               {"SpaceHome", "/api/" + default_space},
-                               {"Web", "/app#/spaces/" + default_space}}}};
+    return json::object{{"Id", default_space},
+                        {"Name", "Default"},
+                        {"Slug", "default"},
+                        {"Description", nullptr},
+                        {"IsDefault", true},
+                        {"IsPrivate", false},
+                        {"TaskQueueStopped", false},
+                        {"SpaceManagersTeams", json::array{"teams-administrators"}},
+                        {"SpaceManagersTeamMembers", json::array{}},
+                        {"Icon", nullptr},
+                        {"ExtensionSettings", json::array{}},
+                        {"LastModifiedOn", "0001-01-01T00:00:00.000+00:00"},
+                        {"Links", json::object{{"Self", "/api/spaces/" + default_space},
+                                               {"SpaceHome", "/api/" + default_space},
+                                               {"Web", "/app#/spaces/" + default_space}}}};
   }
 
   json::object user_resource(const storage::api_key_record& caller) const {
-    return json::object{
-        {"Id", "Users-1"},
-        {"Username", caller.name},
-        {"DisplayName", caller.name},
-        {"IsActive", true},
-        {"IsService", true},
-        {"EmailAddress", nullptr},
-        {"CanPasswordBeEdited", false},
-        {"IsRequestor", true},
-        {"Identities", json::array{}},
-        {"Links", json::object{{"Self", "/api/users/Users-1"},
-                               {"Spaces", "/api/users/Users-1/spaces"}}}};
+    return json::object{{"Id", "Users-1"},
+                        {"Username", caller.name},
+                        {"DisplayName", caller.name},
+                        {"IsActive", true},
+                        {"IsService", true},
+                        {"EmailAddress", nullptr},
+                        {"CanPasswordBeEdited", false},
+                        {"IsRequestor", true},
+                        {"Identities", json::array{}},
+                        {"Links", json::object{{"Self", "/api/users/Users-1"},
+                                               {"Spaces", "/api/users/Users-1/spaces"}}}};
   }
 
   json::object maintenance_resource(const storage::maintenance_state& m) const {
@@ -93,10 +91,11 @@ struct api::impl {
   }
 
   json::object space_links(const std::string& base) const {
-    auto links = json::object{{"Self", base},
-                              {"Tasks", base + "/tasks{/id}" + task_template_query},
-                              {"Packages", base + "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
-                              {"PackageUpload", base + "/packages/raw{?replace,overwriteMode}"}};
+    auto links = json::object{
+        {"Self", base},
+        {"Tasks", base + "/tasks{/id}" + task_template_query},
+        {"Packages", base + "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
+        {"PackageUpload", base + "/packages/raw{?replace,overwriteMode}"}};
     add_resource_links(links, base);
     return links;
   }
@@ -104,7 +103,8 @@ struct api::impl {
   // Every REST collection of the schema table, e.g. "Projects": "/api/Spaces-1/projects{/id}{?..}".
   static void add_resource_links(json::object& links, const std::string& base) {
     for (const auto& c : migration::collections())
-      if (c.rest) links[c.link_name.empty() ? c.name : c.link_name] = migration::link_template(c, base);
+      if (c.rest)
+        links[c.link_name.empty() ? c.name : c.link_name] = migration::link_template(c, base);
   }
 
   // ---- handlers ----
@@ -119,7 +119,8 @@ struct api::impl {
         {"MaintenanceConfiguration", "/api/maintenanceconfiguration"},
         {"ServerStatus", "/api/serverstatus"},
         {"Users", "/api/users{/id}{?skip,take,ids,filter}"},
-        {"Packages", "/api/" + default_space + "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
+        {"Packages", "/api/" + default_space +
+                         "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
         // Octopus.Client sends overwriteMode only when this link names it.
         {"PackageUpload", "/api/" + default_space + "/packages/raw{?replace,overwriteMode}"},
     };
@@ -136,7 +137,8 @@ struct api::impl {
 
   void space_root(const call& c, respond_fn respond) const {
     if (c.space_id != default_space) return respond(not_found());
-    auto o = json::object{{"Id", default_space}, {"Name", "Default"}, {"Links", space_links(c.base())}};
+    auto o =
+        json::object{{"Id", default_space}, {"Name", "Default"}, {"Links", space_links(c.base())}};
     respond(json_response(o));
   }
 
@@ -149,12 +151,15 @@ struct api::impl {
       match = std::find(list.begin(), list.end(), default_space) != list.end();
     }
     auto contains_ci = [](const std::string& hay, const std::string& needle) {
-      auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-      });
+      auto it =
+          std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          });
       return it != hay.end();
     };
-    if (auto* n = c.req.param("partialname"); n && !n->empty()) match = match && contains_ci("Default", *n);
+    if (auto* n = c.req.param("partialname"); n && !n->empty())
+      match = match && contains_ci("Default", *n);
     if (auto* n = c.req.param("name"); n && !n->empty()) match = match && iequals("Default", *n);
     json::array items;
     std::size_t total = match ? 1 : 0;
@@ -191,17 +196,20 @@ struct api::impl {
     auto running = c.req.param("running") ? parse_bool(*c.req.param("running")) : std::nullopt;
     std::vector<const events::task_state*> kept;
     json::object totals;
-    for (auto s : {events::task_status::queued, events::task_status::executing,
-                   events::task_status::failed, events::task_status::canceled,
-                   events::task_status::timed_out, events::task_status::success,
-                   events::task_status::cancelling})
+    for (auto s :
+         {events::task_status::queued, events::task_status::executing, events::task_status::failed,
+          events::task_status::canceled, events::task_status::timed_out,
+          events::task_status::success, events::task_status::cancelling})
       totals[events::to_string(s)] = 0;
     for (const auto& t : *all) {
       if (name && !name->empty() && !iequals(t.name, *name)) continue;
       if (partial && !partial->empty()) {
         auto hay = t.description + " " + t.name;
         auto it = std::search(hay.begin(), hay.end(), partial->begin(), partial->end(),
-                              [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); });
+                              [](char a, char b) {
+                                return std::tolower(static_cast<unsigned char>(a)) ==
+                                       std::tolower(static_cast<unsigned char>(b));
+                              });
         if (it == hay.end()) continue;
       }
       if (active && *active && events::is_completed(t.state)) continue;
@@ -278,21 +286,30 @@ struct api::impl {
     const char* status = "Pending";
     switch (t->state) {
       case events::task_status::executing:
-      case events::task_status::cancelling: status = "Running"; break;
+      case events::task_status::cancelling:
+        status = "Running";
+        break;
       case events::task_status::success:
         status = t->has_warnings_or_errors ? "SuccessWithWarning" : "Success";
         break;
       case events::task_status::failed:
-      case events::task_status::timed_out: status = "Failed"; break;
-      case events::task_status::canceled: status = "Canceled"; break;
-      default: break;
+      case events::task_status::timed_out:
+        status = "Failed";
+        break;
+      case events::task_status::canceled:
+        status = "Canceled";
+        break;
+      default:
+        break;
     }
     bool done = events::is_completed(t->state);
     json::object activity{
         {"Id", t->id},
         {"Name", "Task"},
-        {"Started", t->start_time ? json::value(events::octopus_date(t->start_time)) : json::value(nullptr)},
-        {"Ended", t->completed_time ? json::value(events::octopus_date(t->completed_time)) : json::value(nullptr)},
+        {"Started",
+         t->start_time ? json::value(events::octopus_date(t->start_time)) : json::value(nullptr)},
+        {"Ended", t->completed_time ? json::value(events::octopus_date(t->completed_time))
+                                    : json::value(nullptr)},
         {"Status", status},
         {"ShowAtSummaryLevel", true},
         {"ProgressPercentage", done ? 100 : 0},
@@ -313,15 +330,17 @@ struct api::impl {
     if (!t) return;
     if (events::is_completed(t->state)) return respond(json_response(task_resource(*t)));
     auto self = this;
-    cfg.commands->cancel_task(t->id, c.caller.name, [self, respond, id = t->id](result<events::task_state> r) {
-      if (r) return respond(json_response(self->task_resource(*r)));
-      // The task may have completed between the read above and the command: answer as for a
-      // task that was already complete.
-      if (r.err().code == errc::illegal_transition)
-        if (auto now_state = self->cfg.store->task(id); now_state && events::is_completed(now_state->state))
-          return respond(json_response(self->task_resource(*now_state)));
-      respond(error_response(r.err()));
-    });
+    cfg.commands->cancel_task(t->id, c.caller.name,
+                              [self, respond, id = t->id](result<events::task_state> r) {
+                                if (r) return respond(json_response(self->task_resource(*r)));
+                                // The task may have completed between the read above and the
+                                // command: answer as for a task that was already complete.
+                                if (r.err().code == errc::illegal_transition)
+                                  if (auto now_state = self->cfg.store->task(id);
+                                      now_state && events::is_completed(now_state->state))
+                                    return respond(json_response(self->task_resource(*now_state)));
+                                respond(error_response(r.err()));
+                              });
   }
 
   void maintenance_get(const call&, respond_fn respond) const {
@@ -342,56 +361,63 @@ struct api::impl {
       return respond(error_response(400, "There was a problem with your request.",
                                     {"Missing expected 'IsInMaintenanceMode' parameter."}));
     auto self = this;
-    cfg.commands->set_maintenance(**on, [self, respond, wrapped](result<storage::maintenance_state> m) {
-      if (!m) return respond(error_response(m.err()));
-      auto res = self->maintenance_resource(*m);
-      respond(json_response(wrapped ? json::value(json::object{{"Resource", res}}) : json::value(res)));
-    });
+    cfg.commands->set_maintenance(
+        **on, [self, respond, wrapped](result<storage::maintenance_state> m) {
+          if (!m) return respond(error_response(m.err()));
+          auto res = self->maintenance_resource(*m);
+          respond(json_response(wrapped ? json::value(json::object{{"Resource", res}})
+                                        : json::value(res)));
+        });
   }
 
   void server_status(const call&, respond_fn respond) const {
-    respond(json_response(json::object{
-        {"Id", "ServerStatus"},
-        {"IsDatabaseEncrypted", true},
-        {"IsMajorMinorUpgrade", false},
-        {"IsInMaintenanceMode", cfg.store->maintenance().on()},
-        {"IsUpgradeAvailable", false},
-        {"MaximumAvailableVersion", cfg.version},
-        {"MaximumAvailableVersionCoveredByLicense", cfg.version},
-        {"Links", json::object{{"Self", "/api/serverstatus"}}}}));
+    respond(json_response(json::object{{"Id", "ServerStatus"},
+                                       {"IsDatabaseEncrypted", true},
+                                       {"IsMajorMinorUpgrade", false},
+                                       {"IsInMaintenanceMode", cfg.store->maintenance().on()},
+                                       {"IsUpgradeAvailable", false},
+                                       {"MaximumAvailableVersion", cfg.version},
+                                       {"MaximumAvailableVersionCoveredByLicense", cfg.version},
+                                       {"Links", json::object{{"Self", "/api/serverstatus"}}}}));
   }
 
   void metrics_text(const call&, respond_fn respond) const {
     response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = counters.render_requests();
-    r.body += "# HELP octomig_events_appended_total Events appended by this process.\n"
-              "# TYPE octomig_events_appended_total counter\n"
-              "octomig_events_appended_total " + std::to_string(cfg.store->events_appended()) + "\n";
-    r.body += "# HELP octomig_event_log_position Global position of the newest event.\n"
-              "# TYPE octomig_event_log_position gauge\n"
-              "octomig_event_log_position " + std::to_string(cfg.store->last_position()) + "\n";
+    r.body +=
+        "# HELP octomig_events_appended_total Events appended by this process.\n"
+        "# TYPE octomig_events_appended_total counter\n"
+        "octomig_events_appended_total " +
+        std::to_string(cfg.store->events_appended()) + "\n";
+    r.body +=
+        "# HELP octomig_event_log_position Global position of the newest event.\n"
+        "# TYPE octomig_event_log_position gauge\n"
+        "octomig_event_log_position " +
+        std::to_string(cfg.store->last_position()) + "\n";
     std::map<std::string, std::uint64_t> by_state;
-    for (auto s : {events::task_status::queued, events::task_status::executing,
-                   events::task_status::failed, events::task_status::canceled,
-                   events::task_status::timed_out, events::task_status::success,
-                   events::task_status::cancelling})
+    for (auto s :
+         {events::task_status::queued, events::task_status::executing, events::task_status::failed,
+          events::task_status::canceled, events::task_status::timed_out,
+          events::task_status::success, events::task_status::cancelling})
       by_state[events::to_string(s)] = 0;
     if (auto all = cfg.store->tasks({}))
       for (const auto& t : *all) ++by_state[events::to_string(t.state)];
     r.body += "# HELP octomig_tasks Tasks by state.\n# TYPE octomig_tasks gauge\n";
     for (const auto& [state, n] : by_state)
       r.body += "octomig_tasks{state=\"" + state + "\"} " + std::to_string(n) + "\n";
-    r.body += "# HELP octomig_maintenance_mode 1 while maintenance mode is on.\n"
-              "# TYPE octomig_maintenance_mode gauge\n"
-              "octomig_maintenance_mode " + std::string(cfg.store->maintenance().on() ? "1" : "0") + "\n";
+    r.body +=
+        "# HELP octomig_maintenance_mode 1 while maintenance mode is on.\n"
+        "# TYPE octomig_maintenance_mode gauge\n"
+        "octomig_maintenance_mode " +
+        std::string(cfg.store->maintenance().on() ? "1" : "0") + "\n";
     respond(std::move(r));
   }
 
   // ---- the table ----
 
-  void add(std::string name, std::string method, const std::string& pattern, access level, int scopes,
-           handler_fn fn) {
+  void add(std::string name, std::string method, const std::string& pattern, access level,
+           int scopes, handler_fn fn) {
     routes.add(std::move(name), std::move(method), pattern, level, scopes, std::move(fn));
   }
 
@@ -408,12 +434,14 @@ struct api::impl {
       if (!p) return r(error_response(p.err()));
       json::array items;
       if (p->skip == 0 && p->take > 0) items.push_back(user_resource(c.caller));
-      r(json_response(collection("User", std::move(items), 1, *p, "/api/users", "/api/users{/id}{?skip,take,ids,filter}")));
+      r(json_response(collection("User", std::move(items), 1, *p, "/api/users",
+                                 "/api/users{/id}{?skip,take,ids,filter}")));
     });
-    add("users/{id}", "GET", "users/{id}", access::user, system_only, [this](const call& c, respond_fn r) {
-      if (c.param("id") != "Users-1") return r(not_found());
-      r(json_response(user_resource(c.caller)));
-    });
+    add("users/{id}", "GET", "users/{id}", access::user, system_only,
+        [this](const call& c, respond_fn r) {
+          if (c.param("id") != "Users-1") return r(not_found());
+          r(json_response(user_resource(c.caller)));
+        });
     add("users/{id}/spaces", "GET", "users/{id}/spaces", access::user, system_only,
         [this](const call& c, respond_fn r) {
           if (c.param("id") != "Users-1") return r(not_found());
@@ -426,13 +454,16 @@ struct api::impl {
     add("tasks", "GET", "tasks", access::user, both, h(&impl::tasks_list));
     add("tasks/{id}", "GET", "tasks/{id}", access::user, both, h(&impl::task_get));
     add("tasks/{id}/raw", "GET", "tasks/{id}/raw", access::user, both, h(&impl::task_raw));
-    add("tasks/{id}/details", "GET", "tasks/{id}/details", access::user, both, h(&impl::task_details));
-    add("tasks/{id}/cancel", "POST", "tasks/{id}/cancel", access::admin, both, h(&impl::task_cancel));
+    add("tasks/{id}/details", "GET", "tasks/{id}/details", access::user, both,
+        h(&impl::task_details));
+    add("tasks/{id}/cancel", "POST", "tasks/{id}/cancel", access::admin, both,
+        h(&impl::task_cancel));
     add("maintenanceconfiguration", "GET", "maintenanceconfiguration", access::user, system_only,
         h(&impl::maintenance_get));
     add("maintenanceconfiguration", "PUT", "maintenanceconfiguration", access::admin, system_only,
         [this](const call& c, respond_fn r) { maintenance_put(c, std::move(r), false); });
-    add("maintenanceconfiguration/v1", "PUT", "maintenanceconfiguration/v1", access::admin, system_only,
+    add("maintenanceconfiguration/v1", "PUT", "maintenanceconfiguration/v1", access::admin,
+        system_only,
         [this](const call& c, respond_fn r) { maintenance_put(c, std::move(r), true); });
     add("serverstatus", "GET", "serverstatus", access::user, system_only, h(&impl::server_status));
     add_package_routes(routes, cfg);
@@ -443,8 +474,9 @@ struct api::impl {
 
   // The route a request names, with its parameters and space; nullptr when none matches, with
   // allowed listing the methods the path does accept. label gets the route's name.
-  const route* resolve(const request& req, std::string& label, std::map<std::string, std::string>& params,
-                       std::string& space, std::string& allowed) const {
+  const route* resolve(const request& req, std::string& label,
+                       std::map<std::string, std::string>& params, std::string& space,
+                       std::string& allowed) const {
     auto segs = segments(req.path);
     if (segs.empty() || !iequals(segs[0], "api")) return nullptr;
     segs.erase(segs.begin());
@@ -463,7 +495,8 @@ struct api::impl {
       if (!match(r.pattern, segs, params)) continue;
       label = r.name;
       if (r.method != req.method) {
-        if (allowed.find(r.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + r.method;
+        if (allowed.find(r.method) == std::string::npos)
+          allowed += (allowed.empty() ? "" : ", ") + r.method;
         continue;
       }
       return &r;
@@ -526,21 +559,28 @@ struct api::impl {
   }
 
   // Authentication, maintenance mode and role, in that order: the refusal, or nothing.
-  std::optional<response> authorize(const route& r, const request& req, storage::api_key_record& caller) const {
+  std::optional<response> authorize(const route& r, const request& req,
+                                    storage::api_key_record& caller) const {
     if (r.level == access::anonymous) return std::nullopt;
     if (req.api_key.empty())
-      return error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again.");
+      return error_response(401,
+                            "You must be logged in to perform this action. Please provide a valid "
+                            "API key or log in again.");
     auto key = cfg.store->api_key_by_hash(storage::hash_api_key(req.api_key, cfg.master_key));
     if (!key)
-      return error_response(401, "You must be logged in to perform this action. Please provide a valid API key or log in again.");
+      return error_response(401,
+                            "You must be logged in to perform this action. Please provide a valid "
+                            "API key or log in again.");
     caller = *key;
     bool admin = key->role == "admin";
     if (req.method != "GET" && !admin && cfg.store->maintenance().on())
-      return error_response(
-          503, "The Octopus Server is currently in maintenance mode. Only administrators can make changes.");
+      return error_response(503,
+                            "The Octopus Server is currently in maintenance mode. Only "
+                            "administrators can make changes.");
     if (r.level == access::admin && !admin)
-      return error_response(
-          403, "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: AdministerSystem");
+      return error_response(403,
+                            "You do not have permission to perform this action. Please contact "
+                            "your Octopus administrator. Missing permission: AdministerSystem");
     return std::nullopt;
   }
 
@@ -559,9 +599,13 @@ api::api(api_config cfg) : impl_(std::make_unique<impl>()) {
 
 api::~api() = default;
 
-metrics& api::counters() { return impl_->counters; }
+metrics& api::counters() {
+  return impl_->counters;
+}
 
-body_plan api::plan_body(const request& head) { return impl_->plan_body(head); }
+body_plan api::plan_body(const request& head) {
+  return impl_->plan_body(head);
+}
 
 void api::handle(const request& req, respond_fn respond) {
   auto* self = impl_.get();

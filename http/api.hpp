@@ -19,9 +19,9 @@ struct api_config {
   actors::gateway* commands = nullptr;  // REQUIRES: outlives the api
   std::string master_key;               // for hashing presented API keys
   std::string installation_id;
-  std::string version;                  // octomig's own version, e.g. "2026.1.0"
+  std::string version;  // octomig's own version, e.g. "2026.1.0"
   std::string server_node;
-  std::filesystem::path data_dir;       // the data directory (feed/, work/)
+  std::filesystem::path data_dir;  // the data directory (feed/, work/)
 };
 
 using respond_fn = std::function<void(response)>;

@@ -13,7 +13,9 @@ result<json::value> parse_lenient(const std::string& body) {
   opt.max_depth = 64;
   json::error_code ec;
   auto v = json::parse(body, ec, json::storage_ptr(), opt);
-  if (ec) return make_error(errc::invalid_argument, "The request body is not valid JSON: " + ec.message() + ".");
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      "The request body is not valid JSON: " + ec.message() + ".");
   return v;
 }
 
@@ -53,25 +55,37 @@ response error_response(unsigned status, const std::string& message,
                         const std::vector<std::string>& errors) {
   json::array errs;
   for (const auto& e : errors) errs.emplace_back(e);
-  json::object o{{"ErrorMessage", message},  {"Errors", std::move(errs)}, {"FullException", nullptr},
-                 {"HelpText", nullptr},      {"HelpLink", nullptr},       {"ParsedHelpLinks", json::array{}},
+  json::object o{{"ErrorMessage", message},  {"Errors", std::move(errs)},
+                 {"FullException", nullptr}, {"HelpText", nullptr},
+                 {"HelpLink", nullptr},      {"ParsedHelpLinks", json::array{}},
                  {"Details", json::object{}}};
   return json_response(o, status);
 }
 
 unsigned status_for(errc code) {
   switch (code) {
-    case errc::invalid_argument: return 400;
-    case errc::illegal_transition: return 400;
-    case errc::not_found: return 404;
-    case errc::conflict: return 409;
-    case errc::too_large: return 413;
-    case errc::unauthorized: return 401;
-    case errc::forbidden: return 403;
-    case errc::maintenance: return 503;
-    case errc::unavailable: return 503;
-    case errc::corruption: return 500;
-    case errc::io_error: return 500;
+    case errc::invalid_argument:
+      return 400;
+    case errc::illegal_transition:
+      return 400;
+    case errc::not_found:
+      return 404;
+    case errc::conflict:
+      return 409;
+    case errc::too_large:
+      return 413;
+    case errc::unauthorized:
+      return 401;
+    case errc::forbidden:
+      return 403;
+    case errc::maintenance:
+      return 503;
+    case errc::unavailable:
+      return 503;
+    case errc::corruption:
+      return 500;
+    case errc::io_error:
+      return 500;
   }
   return 500;
 }
@@ -129,14 +143,10 @@ json::object collection(const std::string& item_type, json::array page_items, st
   if (per_page > 0 && p.skip < total && per_page < total - p.skip)
     links["Page.Next"] = link(p.skip + per_page, p.take);
   if (p.skip > 0) links["Page.Previous"] = link(p.skip > per_page ? p.skip - per_page : 0, p.take);
-  return json::object{{"ItemType", item_type},
-                      {"TotalResults", total},
-                      {"ItemsPerPage", per_page},
-                      {"NumberOfPages", pages},
-                      {"LastPageNumber", last_page},
-                      {"IsStale", false},
-                      {"Items", std::move(page_items)},
-                      {"Links", std::move(links)}};
+  return json::object{{"ItemType", item_type},          {"TotalResults", total},
+                      {"ItemsPerPage", per_page},       {"NumberOfPages", pages},
+                      {"LastPageNumber", last_page},    {"IsStale", false},
+                      {"Items", std::move(page_items)}, {"Links", std::move(links)}};
 }
 
 std::vector<std::string> split_list(const std::string& text) {

@@ -40,6 +40,8 @@ bool iequals(const std::string& a, const std::string& b) {
          });
 }
 
-response not_found() { return error_response(404, "The resource you requested was not found."); }
+response not_found() {
+  return error_response(404, "The resource you requested was not found.");
+}
 
 }  // namespace octomig::http

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/write.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <thread>
@@ -55,7 +55,8 @@ std::string to_lower(std::string s) {
 
 bool iequals_ascii(beast::string_view a, beast::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -80,7 +81,8 @@ request translate(const bhttp::request_header<>& m) {
       if (!pair.empty()) {
         auto eq = pair.find('=');
         auto name = to_lower(url_decode(pair.substr(0, eq), true));
-        auto value = eq == std::string::npos ? std::string() : url_decode(pair.substr(eq + 1), true);
+        auto value =
+            eq == std::string::npos ? std::string() : url_decode(pair.substr(eq + 1), true);
         r.query.emplace(std::move(name), std::move(value));  // the first occurrence wins
       }
       start = end + 1;
@@ -125,7 +127,8 @@ constexpr std::chrono::seconds drain_time{5};
 
 }  // namespace
 
-result<request> parse_request(std::string_view raw, std::size_t header_limit, std::size_t body_limit) {
+result<request> parse_request(std::string_view raw, std::size_t header_limit,
+                              std::size_t body_limit) {
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
   parser.body_limit(body_limit);
@@ -140,7 +143,9 @@ result<request> parse_request(std::string_view raw, std::size_t header_limit, st
   if (!ec && !parser.is_done()) {
     parser.put_eof(ec);
   }
-  if (ec) return make_error(errc::invalid_argument, "The request is not valid HTTP: " + ec.message() + ".");
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      "The request is not valid HTTP: " + ec.message() + ".");
   if (!parser.is_done()) return make_error(errc::invalid_argument, "The request is incomplete.");
   auto r = translate(parser.get());
   if (r.method.empty()) return make_error(errc::invalid_argument, "The request has no method.");
@@ -174,7 +179,8 @@ class session : public std::enable_shared_from_this<session> {
   ~session() { discard_upload(); }
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
  private:
@@ -200,7 +206,8 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(beast::error_code ec, std::size_t) {
     first_ = false;
-    if (ec == bhttp::error::header_limit) return refuse(error_response(431, "The request headers are too large."));
+    if (ec == bhttp::error::header_limit)
+      return refuse(error_response(431, "The request headers are too large."));
     if (ec) return transport_error(ec);
     const auto& h = head_->get();
     version_ = h.version();
@@ -249,13 +256,15 @@ class session : public std::enable_shared_from_this<session> {
     upload_->body_limit(limit);
     upload_->eager(true);  // put() parses every chunk it is given, not one at a time
     if (srv_->opts.upload_dir.empty())
-      return refuse(error_response(500, "The upload cannot be stored: no upload directory is set."));
+      return refuse(
+          error_response(500, "The upload cannot be stored: no upload directory is set."));
     std::error_code fec;
     std::filesystem::create_directories(srv_->opts.upload_dir, fec);
     auto path = srv_->opts.upload_dir / upload_file_name();
     beast::error_code ec;
     upload_->get().body().open(path.c_str(), beast::file_mode::write_new, ec);
-    if (ec) return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
+    if (ec)
+      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
     upload_path_ = path;
     if (upload_->is_done()) return finish_upload();
     continue_then([self = shared_from_this()] { self->read_upload(); });
@@ -295,7 +304,8 @@ class session : public std::enable_shared_from_this<session> {
     if (buffer_.size() > 0 && buffer_.size() >= upload_read_size) {
       // A chunk header longer than a whole read: not a client we serve.
       discard_upload();
-      return refuse(error_response(400, "The request is not valid HTTP: a chunk header is too long."));
+      return refuse(
+          error_response(400, "The request is not valid HTTP: a chunk header is too long."));
     }
     stream_.expires_after(srv_->opts.request_timeout);
     stream_.async_read_some(buffer_.prepare(upload_read_size),
@@ -387,7 +397,9 @@ class session : public std::enable_shared_from_this<session> {
     auto res = std::make_shared<bhttp::response<bhttp::file_body>>();
     beast::error_code ec;
     res->body().open(r.body_file.c_str(), beast::file_mode::scan, ec);
-    if (ec) return write(error_response(404, "The resource you requested was not found."));  // deleted meanwhile
+    if (ec)
+      return write(
+          error_response(404, "The resource you requested was not found."));  // deleted meanwhile
     set_head(*res, r);
     res->prepare_payload();
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::file_body>>(*res);
@@ -397,12 +409,12 @@ class session : public std::enable_shared_from_this<session> {
   void write_file_some(std::shared_ptr<bhttp::response<bhttp::file_body>> res,
                        std::shared_ptr<bhttp::response_serializer<bhttp::file_body>> sr) {
     stream_.expires_after(srv_->opts.request_timeout);  // per write, as for uploads
-    bhttp::async_write_some(stream_, *sr,
-                            [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
-                              if (ec) return self->close();
-                              if (!sr->is_done()) return self->write_file_some(res, sr);
-                              self->on_write(ec, res->keep_alive());
-                            });
+    bhttp::async_write_some(
+        stream_, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          if (!sr->is_done()) return self->write_file_some(res, sr);
+          self->on_write(ec, res->keep_alive());
+        });
   }
 
   void on_write(beast::error_code ec, bool keep) {
@@ -457,20 +469,24 @@ class session : public std::enable_shared_from_this<session> {
 }  // namespace
 
 void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-    } else {
-      std::make_shared<session>(std::move(socket), self)->run();
-    }
-    if (self->acceptor.is_open()) self->do_accept();
-  });
+  acceptor.async_accept(net::make_strand(ioc),
+                        [self = this](beast::error_code ec, tcp::socket socket) {
+                          if (ec) {
+                            if (ec == net::error::operation_aborted || !self->acceptor.is_open())
+                              return;
+                          } else {
+                            std::make_shared<session>(std::move(socket), self)->run();
+                          }
+                          if (self->acceptor.is_open()) self->do_accept();
+                        });
 }
 
 server::server(server_options opts, handler h, body_planner planner)
     : impl_(std::make_unique<impl>(std::move(opts), std::move(h), std::move(planner))) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 result<std::uint16_t> server::start() {
   auto& d = *impl_;
@@ -514,6 +530,8 @@ void server::stop() {
   impl_->acceptor.close(ec);  // no I/O thread runs any more
 }
 
-std::uint16_t server::port() const { return impl_->bound_port; }
+std::uint16_t server::port() const {
+  return impl_->bound_port;
+}
 
 }  // namespace octomig::http

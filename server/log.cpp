@@ -32,10 +32,20 @@ std::optional<level> parse_level(const std::string& text) {
   return std::nullopt;
 }
 
-void set_level(level l) { current = static_cast<int>(l); }
-void error(const std::string& m) { write(level::error, "ERROR", m); }
-void warn(const std::string& m) { write(level::warn, "WARN", m); }
-void info(const std::string& m) { write(level::info, "INFO", m); }
-void debug(const std::string& m) { write(level::debug, "DEBUG", m); }
+void set_level(level l) {
+  current = static_cast<int>(l);
+}
+void error(const std::string& m) {
+  write(level::error, "ERROR", m);
+}
+void warn(const std::string& m) {
+  write(level::warn, "WARN", m);
+}
+void info(const std::string& m) {
+  write(level::info, "INFO", m);
+}
+void debug(const std::string& m) {
+  write(level::debug, "DEBUG", m);
+}
 
 }  // namespace octomig::log

@@ -76,7 +76,9 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       out = argv[++i];
       return true;
     };
-    auto is = [&](const char* flag) { return a == flag || a.rfind(std::string(flag) + "=", 0) == 0; };
+    auto is = [&](const char* flag) {
+      return a == flag || a.rfind(std::string(flag) + "=", 0) == 0;
+    };
     bool ok = true;
     if (a == "--help" || a == "-h") {
       std::cout << usage;
@@ -136,7 +138,8 @@ bool split_listen(const std::string& listen, std::string& host, std::uint16_t& p
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
   host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   char* end = nullptr;
   long p = std::strtol(listen.c_str() + colon + 1, &end, 10);
   if (*end || p < 0 || p > 65535 || colon + 1 == listen.size()) return false;
@@ -180,7 +183,8 @@ int run(const settings& s) {
   auto boot = storage::bootstrap(*store, dir, *master, actors::now_us());
   if (!boot) return log::error(boot.err().message), 1;
   if (boot->created_admin_key)
-    log::info("created an admin API key; it is in " + dir.admin_key_file().string() + " (mode 0600)");
+    log::info("created an admin API key; it is in " + dir.admin_key_file().string() +
+              " (mode 0600)");
 
   std::size_t threads = s.threads ? s.threads : std::max(2u, std::thread::hardware_concurrency());
   actors::engine_config ec;

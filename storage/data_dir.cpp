@@ -103,8 +103,9 @@ std::string new_uuid() {
   return out;
 }
 
-result<std::string> create_api_key(store& st, const std::string& master_key, const std::string& name,
-                                   const std::string& role, events::timestamp_us now) {
+result<std::string> create_api_key(store& st, const std::string& master_key,
+                                   const std::string& name, const std::string& role,
+                                   events::timestamp_us now) {
   if (name.empty()) return make_error(errc::invalid_argument, "An API key needs a name.");
   if (role != "admin" && role != "user")
     return make_error(errc::invalid_argument, "The role must be admin or user.");

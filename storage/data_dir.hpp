@@ -50,7 +50,8 @@ result<bootstrap_result> bootstrap(store& st, const data_dir& d, const std::stri
 
 // Appends api_key_created for a new key and returns the key (the only time it exists in clear).
 // REQUIRES: as for bootstrap.
-result<std::string> create_api_key(store& st, const std::string& master_key, const std::string& name,
-                                   const std::string& role, events::timestamp_us now);
+result<std::string> create_api_key(store& st, const std::string& master_key,
+                                   const std::string& name, const std::string& role,
+                                   events::timestamp_us now);
 
 }  // namespace octomig::storage

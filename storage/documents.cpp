@@ -622,8 +622,8 @@ result<std::vector<json::object>> documents::list(const std::string& space,
 }
 
 result<document_page> documents::page(const std::string& space, const std::string& collection,
-                                       const document_query& q, std::size_t skip,
-                                       std::size_t take) const {
+                                      const document_query& q, std::size_t skip,
+                                      std::size_t take) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
   auto all = impl_->scan_text(space, s->name);
@@ -635,8 +635,8 @@ result<document_page> documents::page(const std::string& space, const std::strin
     json::error_code ec;
     auto v = json::parse(text, ec);
     if (ec || !v.is_object())
-      return make_error(errc::corruption, "the stored document " + id + " of " + s->name +
-                                              " is not a JSON object");
+      return make_error(errc::corruption,
+                        "the stored document " + id + " of " + s->name + " is not a JSON object");
     return std::move(v.as_object());
   };
   document_page out;

@@ -46,7 +46,9 @@ inline std::string log_line(const std::string& task_id, std::uint32_t line) {
   put_u32(k, line);
   return k;
 }
-inline std::string prefix(const std::string& id) { return id + std::string(1, '\0'); }
+inline std::string prefix(const std::string& id) {
+  return id + std::string(1, '\0');
+}
 
 // The smallest key greater than every key that starts with p.
 inline std::string prefix_end(std::string p) {

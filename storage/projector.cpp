@@ -56,9 +56,9 @@ void projector::apply(const events::envelope& e) {
   } else if (auto* k = std::get_if<events::api_key_revoked>(&e.body)) {
     auto it = api_keys_by_name.find(k->name);
     std::optional<api_key_record> current =
-        it != api_keys_by_name.end() ? it->second
-                                     : (base_.api_key_by_name ? base_.api_key_by_name(k->name)
-                                                              : std::nullopt);
+        it != api_keys_by_name.end()
+            ? it->second
+            : (base_.api_key_by_name ? base_.api_key_by_name(k->name) : std::nullopt);
     if (current) revoked_hashes.insert(current->key_hash);
     api_keys_by_name[k->name] = std::nullopt;
   }
@@ -75,7 +75,8 @@ maintenance_state decode_maintenance(std::string_view bytes) {
   if (ec || !v.is_object()) return m;
   auto& o = v.get_object();
   if (auto* p = o.if_contains("Manual"); p && p->is_bool()) m.manual = p->get_bool();
-  if (auto* p = o.if_contains("TaskId"); p && p->is_string()) m.task_id = std::string(p->get_string());
+  if (auto* p = o.if_contains("TaskId"); p && p->is_string())
+    m.task_id = std::string(p->get_string());
   return m;
 }
 

@@ -17,7 +17,8 @@
 namespace octomig::storage {
 
 error io(const rocksdb::Status& s, const std::string& what) {
-  return make_error(s.IsCorruption() ? errc::corruption : errc::io_error, what + ": " + s.ToString());
+  return make_error(s.IsCorruption() ? errc::corruption : errc::io_error,
+                    what + ": " + s.ToString());
 }
 
 namespace {
@@ -25,7 +26,8 @@ namespace {
 std::string default_secondary_dir() {
   auto base = std::filesystem::temp_directory_path() / "octomig-secondary-XXXXXX";
   std::string tmpl = base.string();
-  if (!mkdtemp(tmpl.data())) return (std::filesystem::temp_directory_path() / "octomig-secondary").string();
+  if (!mkdtemp(tmpl.data()))
+    return (std::filesystem::temp_directory_path() / "octomig-secondary").string();
   return tmpl;
 }
 
@@ -34,7 +36,8 @@ std::string default_secondary_dir() {
 std::uint64_t task_number(const std::string& id) {
   if (!events::is_task_stream(id)) return 0;
   std::uint64_t n = 0;
-  for (std::size_t i = std::char_traits<char>::length(events::task_stream_prefix); i < id.size(); ++i) {
+  for (std::size_t i = std::char_traits<char>::length(events::task_stream_prefix); i < id.size();
+       ++i) {
     if (id[i] < '0' || id[i] > '9') return 0;
     n = n * 10 + static_cast<std::uint64_t>(id[i] - '0');
   }
@@ -44,7 +47,9 @@ std::uint64_t task_number(const std::string& id) {
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
-store::impl& store::internals() const { return *impl_; }
+store::impl& store::internals() const {
+  return *impl_;
+}
 
 result<std::unique_ptr<store>> store::open(const options& opts) {
   auto p = std::make_unique<impl>();
@@ -81,8 +86,8 @@ result<std::unique_ptr<store>> store::open(const options& opts) {
         p->opts.secondary_dir = default_secondary_dir();
         p->owns_secondary_dir = true;
       }
-      s = rocksdb::DB::OpenAsSecondary(db_opts, opts.db_dir.string(), p->opts.secondary_dir.string(),
-                                       descs, &p->cf, &raw);
+      s = rocksdb::DB::OpenAsSecondary(db_opts, opts.db_dir.string(),
+                                       p->opts.secondary_dir.string(), descs, &p->cf, &raw);
       if (s.ok()) raw->TryCatchUpWithPrimary();
       break;
     }
@@ -163,7 +168,8 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
   wo.sync = d.opts.sync;
   auto s = d.db->Write(wo, &batch);
   if (!s.ok()) {
-    // Nothing of the batch is durable: every accepted request fails, and the caches stay as they were.
+    // Nothing of the batch is durable: every accepted request fails, and the caches stay as they
+    // were.
     for (auto& r : out)
       if (r) r = io(s, "append failed");
     return out;
@@ -187,9 +193,13 @@ status store::put_meta(const std::string& key, const std::string& value) {
   return ok_status();
 }
 
-std::optional<std::string> store::meta(const std::string& key) const { return impl_->get(cf_meta, key); }
+std::optional<std::string> store::meta(const std::string& key) const {
+  return impl_->get(cf_meta, key);
+}
 
-std::uint64_t store::last_position() const { return impl_->last_position.load(); }
+std::uint64_t store::last_position() const {
+  return impl_->last_position.load();
+}
 
 std::uint64_t store::stream_version(const std::string& stream) const {
   return impl_->stored_version(stream);
@@ -227,10 +237,10 @@ result<std::vector<events::task_state>> store::tasks(const task_filter& f) const
     }
     if (!it->status().ok()) return io(it->status(), "cannot scan tasks");
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return task_number(a.id) > task_number(b.id);
-  });
-  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return task_number(a.id) > task_number(b.id); });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) { return a.id == b.id; }),
             out.end());
   return out;
 }
@@ -252,7 +262,9 @@ result<std::vector<events::log_line>> store::task_log(const std::string& task_id
   return out;
 }
 
-std::uint64_t store::highest_task_number() const { return impl_->stored_task_counter(); }
+std::uint64_t store::highest_task_number() const {
+  return impl_->stored_task_counter();
+}
 
 result<std::vector<events::envelope>> store::read(std::uint64_t from, std::size_t limit) const {
   std::vector<events::envelope> out;
@@ -278,8 +290,8 @@ result<std::vector<events::envelope>> store::read_stream(const std::string& stre
     auto position = keys::get_u64(it->value().ToStringView());
     auto v = impl_->get(cf_events, keys::event(position));
     if (!v)
-      return make_error(errc::corruption, "stream " + stream + " names missing position " +
-                                              std::to_string(position));
+      return make_error(errc::corruption,
+                        "stream " + stream + " names missing position " + std::to_string(position));
     auto e = events::decode(position, *v);
     if (!e) return e.err();
     out.push_back(std::move(e.value()));
@@ -288,7 +300,8 @@ result<std::vector<events::envelope>> store::read_stream(const std::string& stre
   return out;
 }
 
-status store::scan(std::uint64_t from, const std::function<bool(const events::envelope&)>& fn) const {
+status store::scan(std::uint64_t from,
+                   const std::function<bool(const events::envelope&)>& fn) const {
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4 << 20;
   ro.fill_cache = false;
@@ -296,7 +309,8 @@ status store::scan(std::uint64_t from, const std::function<bool(const events::en
   for (it->Seek(keys::event(from)); it->Valid(); it->Next()) {
     auto k = it->key();
     if (k.size() != 8)
-      return make_error(errc::corruption, "malformed event key of " + std::to_string(k.size()) + " bytes");
+      return make_error(errc::corruption,
+                        "malformed event key of " + std::to_string(k.size()) + " bytes");
     auto position = keys::get_u64(k.ToStringView());
     auto e = events::decode(position, it->value().ToStringView());
     if (!e) return e.err();
@@ -317,7 +331,9 @@ status store::scan_raw(const std::function<void(std::string_view, std::string_vi
   return ok_status();
 }
 
-maintenance_state store::maintenance() const { return impl_->stored_maintenance(); }
+maintenance_state store::maintenance() const {
+  return impl_->stored_maintenance();
+}
 
 std::optional<api_key_record> store::api_key_by_hash(const std::string& key_hash) const {
   auto v = impl_->get(cf_api_keys, key_hash);
@@ -396,7 +412,8 @@ result<projection_report> store::verify_projections() const {
   auto& p = *r->proj;
 
   // A column family must hold exactly the expected rows.
-  auto compare = [&](cf_id id, const char* what, const std::map<std::string, std::string>& expected) {
+  auto compare = [&](cf_id id, const char* what,
+                     const std::map<std::string, std::string>& expected) {
     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(id)));
     auto exp = expected.begin();
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -436,7 +453,8 @@ result<projection_report> store::verify_projections() const {
   }
   {
     std::uint64_t count = 0;
-    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_streams)));
+    std::unique_ptr<rocksdb::Iterator> it(
+        d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_streams)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
     if (count != stream_rows)
       rep.differences.push_back("streams: " + std::to_string(count) + " index rows for " +

@@ -52,8 +52,8 @@ struct options {
 
 // Maintenance mode as projected from the system stream.
 struct maintenance_state {
-  bool manual = false;   // switched on through the API
-  std::string task_id;   // a task holding maintenance mode while it runs; empty if none
+  bool manual = false;  // switched on through the API
+  std::string task_id;  // a task holding maintenance mode while it runs; empty if none
   bool on() const { return manual || !task_id.empty(); }
 };
 
@@ -65,9 +65,9 @@ struct api_key_record {
 };
 
 struct task_filter {
-  std::vector<std::string> ids;                // empty: any
-  std::vector<events::task_status> states;     // empty: any
-  std::string space_id;                        // empty: any
+  std::vector<std::string> ids;             // empty: any
+  std::vector<events::task_status> states;  // empty: any
+  std::string space_id;                     // empty: any
 };
 
 // Projections rebuilt from the log, as the store holds them. Used by verify and rebuild.
@@ -114,7 +114,8 @@ class store {
   // returns false. Reads sequentially with readahead.
   status scan(std::uint64_t from, const std::function<bool(const events::envelope&)>& fn) const;
   // The same scan without decoding (the raw reference for the replay benchmark).
-  status scan_raw(const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+  status scan_raw(
+      const std::function<void(std::string_view key, std::string_view value)>& fn) const;
 
   maintenance_state maintenance() const;
   std::optional<api_key_record> api_key_by_hash(const std::string& key_hash) const;

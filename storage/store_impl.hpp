@@ -32,9 +32,16 @@ enum cf_id : std::size_t {
   cf_meta,
   cf_count
 };
-inline const char* const cf_names_list[cf_count] = {
-    rocksdb::kDefaultColumnFamilyName.c_str(), "events", "streams", "tasks", "task_logs",
-    "documents", "names", "packages", "api_keys", "meta"};
+inline const char* const cf_names_list[cf_count] = {rocksdb::kDefaultColumnFamilyName.c_str(),
+                                                    "events",
+                                                    "streams",
+                                                    "tasks",
+                                                    "task_logs",
+                                                    "documents",
+                                                    "names",
+                                                    "packages",
+                                                    "api_keys",
+                                                    "meta"};
 
 error io(const rocksdb::Status& s, const std::string& what);
 
@@ -42,8 +49,8 @@ struct store::impl {
   options opts;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
-  std::mutex write_mu;  // serialises appends; readers never take it
-  std::uint64_t next_position = 1;                         // guarded by write_mu
+  std::mutex write_mu;              // serialises appends; readers never take it
+  std::uint64_t next_position = 1;  // guarded by write_mu
   std::unordered_map<std::string, std::uint64_t> versions;  // guarded by write_mu; a cache
   std::atomic<std::uint64_t> last_position{0};
   bool owns_secondary_dir = false;
@@ -149,6 +156,5 @@ struct store::impl {
     b.Put(cf[cf_meta], keys::meta_checkpoint, checkpoint);
   }
 };
-
 
 }  // namespace octomig::storage

@@ -165,9 +165,8 @@ struct engine_fixture {
   result<events::task_state> cancel(const std::string& id) {
     std::promise<result<events::task_state>> p;
     auto f = p.get_future();
-    engine->commands().cancel_task(id, "test", [&p](result<events::task_state> r) {
-      p.set_value(std::move(r));
-    });
+    engine->commands().cancel_task(
+        id, "test", [&p](result<events::task_state> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     return f.get();
   }
@@ -175,9 +174,8 @@ struct engine_fixture {
   storage::maintenance_state set_maintenance(bool on) {
     std::promise<result<storage::maintenance_state>> p;
     auto f = p.get_future();
-    engine->commands().set_maintenance(on, [&p](result<storage::maintenance_state> r) {
-      p.set_value(std::move(r));
-    });
+    engine->commands().set_maintenance(
+        on, [&p](result<storage::maintenance_state> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     auto r = f.get();
     REQUIRE(r.ok());

@@ -2,8 +2,8 @@
 #include <atomic>
 #include <set>
 
-#include "engine_fixture.hpp"
 #include "actors/journal.hpp"
+#include "engine_fixture.hpp"
 
 using namespace octomig;
 

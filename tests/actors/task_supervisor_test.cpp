@@ -15,7 +15,7 @@ TEST_CASE("a queued task runs its pipeline and succeeds", "[supervisor]") {
   CHECK(done.has_warnings_or_errors);  // the instant step raises a warning
   f.wait_maintenance(false);
   auto types = f.event_types(t.id);
-  std::vector<std::string> expected{"task_queued",   "task_started",   "step_started",
+  std::vector<std::string> expected{"task_queued",    "task_started",  "step_started",
                                     "warning_raised", "step_finished", "task_succeeded"};
   CHECK(types == expected);
 }
@@ -165,7 +165,8 @@ TEST_CASE("maintenance mode held by a task restores the previous manual setting 
                                                                : task_status::timed_out;
         f.wait_for(a.id, final_state);
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (!f.store->maintenance().task_id.empty() && std::chrono::steady_clock::now() < deadline)
+        while (!f.store->maintenance().task_id.empty() &&
+               std::chrono::steady_clock::now() < deadline)
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         auto m = f.store->maintenance();
         CHECK(m.task_id.empty());
@@ -176,17 +177,20 @@ TEST_CASE("maintenance mode held by a task restores the previous manual setting 
   }
 }
 
-TEST_CASE("a task without maintenance needs leaves maintenance mode alone", "[supervisor][maintenance]") {
+TEST_CASE("a task without maintenance needs leaves maintenance mode alone",
+          "[supervisor][maintenance]") {
   engine_fixture f;
   auto a = f.queue("NoMaintenance");
   f.wait_for(a.id, task_status::success);
   auto sys = f.store->read_stream(events::system_stream);
   REQUIRE(sys.ok());
-  for (const auto& e : *sys) CHECK_FALSE(std::holds_alternative<events::maintenance_entered>(e.body));
+  for (const auto& e : *sys)
+    CHECK_FALSE(std::holds_alternative<events::maintenance_entered>(e.body));
 }
 
-TEST_CASE("after a restart an executing task is interrupted, maintenance is restored and the queue runs",
-          "[supervisor][recovery]") {
+TEST_CASE(
+    "after a restart an executing task is interrupted, maintenance is restored and the queue runs",
+    "[supervisor][recovery]") {
   engine_fixture f;
   f.set_maintenance(true);
   auto a = f.queue("Gated");

@@ -149,7 +149,16 @@ TEST_CASE("decoded events hold exactly the values that were encoded", "[codec]")
     CHECK(got.time_limit_ms == q.time_limit_ms);
   }
   SECTION("task_recorded, every field") {
-    task_recorded r{"n",  "d",    "Spaces-1", "{}", task_status::failed, 1, 2, 3, "boom", true,
+    task_recorded r{"n",
+                    "d",
+                    "Spaces-1",
+                    "{}",
+                    task_status::failed,
+                    1,
+                    2,
+                    3,
+                    "boom",
+                    true,
                     {{"Info", 2, "first"}, {"Error", 3, "second \xc3\xa9"}}};
     auto back = decode_body(encode_body(r));
     REQUIRE(back.ok());

@@ -57,8 +57,17 @@ std::map<std::string, task_command> one_of_each_command() {
       {"confirm_canceled", cmd::confirm_canceled{}},
       {"time_out", cmd::time_out{}},
       {"interrupt", cmd::interrupt{"restarted"}},
-      {"record", cmd::record{task_recorded{"MigrationImport", "old", "Spaces-1", "{}",
-                                           task_status::success, 1, 2, 3, "", false, {}}}},
+      {"record", cmd::record{task_recorded{"MigrationImport",
+                                           "old",
+                                           "Spaces-1",
+                                           "{}",
+                                           task_status::success,
+                                           1,
+                                           2,
+                                           3,
+                                           "",
+                                           false,
+                                           {}}}},
   };
 }
 

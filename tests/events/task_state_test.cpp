@@ -147,8 +147,17 @@ TEST_CASE("a cancelling task that fails or is interrupted ends failed", "[apply]
 }
 
 TEST_CASE("a recorded task arrives with its final state and its own times", "[apply]") {
-  task_recorded r{"MigrationImport", "Seeded",         "Spaces-4",       "{}", task_status::success,
-                  t0 - 30 * second,  t0 - 20 * second, t0 - 10 * second, "",   true, {}};
+  task_recorded r{"MigrationImport",
+                  "Seeded",
+                  "Spaces-4",
+                  "{}",
+                  task_status::success,
+                  t0 - 30 * second,
+                  t0 - 20 * second,
+                  t0 - 10 * second,
+                  "",
+                  true,
+                  {}};
   auto s = given({r});
   CHECK(s.version == 1);
   CHECK(s.state == task_status::success);
@@ -207,8 +216,17 @@ TEST_CASE("a recorded task's log lines are its own, in order, and counted", "[ap
   const std::vector<log_line> log{{"Info", t0 - 20 * second, "Deploying web 1.2.0"},
                                   {"Warning", t0 - 15 * second, "Slow health check"},
                                   {"Error", t0 - 10 * second, "Deployment failed"}};
-  const task_recorded r{"Deploy", "Deploy web", "Spaces-1", "{}", task_status::failed,
-                        t0 - 30 * second, t0 - 20 * second, t0 - 10 * second, "failed", true, log};
+  const task_recorded r{"Deploy",
+                        "Deploy web",
+                        "Spaces-1",
+                        "{}",
+                        task_status::failed,
+                        t0 - 30 * second,
+                        t0 - 20 * second,
+                        t0 - 10 * second,
+                        "failed",
+                        true,
+                        log};
   const envelope e{1, stream, 1, at(0), r};
   CHECK(log_lines_added(e.body) == 3);
   CHECK_FALSE(log_line_for(e));  // not one line: the recorded ones, with their own times

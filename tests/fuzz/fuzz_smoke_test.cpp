@@ -26,7 +26,8 @@ std::string mutate(const std::string& seed, std::mt19937_64& rng) {
         if (!s.empty()) s.resize(rng() % s.size());
         break;
       case 2:  // insert a random byte
-        s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % s.size()), static_cast<char>(rng()));
+        s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % s.size()),
+                 static_cast<char>(rng()));
         break;
       case 3:  // duplicate a slice
         if (!s.empty()) {
@@ -82,13 +83,23 @@ TEST_CASE("the lenient JSON parser survives mutated bodies", "[fuzz]") {
 
 TEST_CASE("the event decoder survives mutated stored bytes", "[fuzz]") {
   std::vector<std::string> seeds;
-  seeds.push_back(events::encode(events::envelope{
-      1, "ServerTasks-1", 1, 1700000000000000, events::task_queued{"Test", "d", "Spaces-1", "{\"a\":1}", 5}}));
+  seeds.push_back(events::encode(
+      events::envelope{1, "ServerTasks-1", 1, 1700000000000000,
+                       events::task_queued{"Test", "d", "Spaces-1", "{\"a\":1}", 5}}));
   seeds.push_back(events::encode(events::envelope{
       2, "system", 3, 1, events::api_key_created{"admin", "admin", std::string(64, 'a')}}));
   seeds.push_back(events::encode(events::envelope{
       3, "ServerTasks-2", 2, 2,
-      events::task_recorded{"Deploy", "x", "Spaces-1", "{}", events::task_status::success, 1, 2, 3, "", false,
+      events::task_recorded{"Deploy",
+                            "x",
+                            "Spaces-1",
+                            "{}",
+                            events::task_status::success,
+                            1,
+                            2,
+                            3,
+                            "",
+                            false,
                             {{"Info", 2, "Deploying"}, {"Highlight", 3, "Done"}}}}));
   events::task_state t;
   t.id = "ServerTasks-9";

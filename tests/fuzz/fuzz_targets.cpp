@@ -12,8 +12,13 @@
 namespace octomig::fuzz {
 
 // A property that does not hold is a finding: abort so that libFuzzer keeps the input.
-#define FUZZ_ASSERT(cond) \
-  do { if (!(cond)) { std::fprintf(stderr, "fuzz property failed: %s\n", #cond); std::abort(); } } while (0)
+#define FUZZ_ASSERT(cond)                                        \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      std::fprintf(stderr, "fuzz property failed: %s\n", #cond); \
+      std::abort();                                              \
+    }                                                            \
+  } while (0)
 
 void http_request(const std::uint8_t* data, std::size_t size) {
   std::string_view raw(reinterpret_cast<const char*>(data), size);

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/json.hpp>
 #include <curl/curl.h>
+#include <boost/json.hpp>
 
 namespace fs = std::filesystem;
 
@@ -50,8 +50,8 @@ struct server_process {
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 1);
       close(fds[0]);
-      std::vector<std::string> args{OCTOMIGD, "--data-dir", data_dir.string(), "--listen",
-                                    "127.0.0.1:0", "--threads", "2"};
+      std::vector<std::string> args{
+          OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
       for (auto& e : extra) args.push_back(e);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -62,15 +62,18 @@ struct server_process {
     close(fds[1]);
     log_fd = fds[0];
     REQUIRE(wait_for_log("listening on http://127.0.0.1:"));
-    auto at = log.find("listening on http://127.0.0.1:") + std::string("listening on http://127.0.0.1:").size();
+    auto at = log.find("listening on http://127.0.0.1:") +
+              std::string("listening on http://127.0.0.1:").size();
     port = std::stoi(log.substr(at));
   }
 
   // Reads the log until it contains text; false after the limit or when the log ends.
-  bool wait_for_log(const std::string& text, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  bool wait_for_log(const std::string& text,
+                    std::chrono::seconds limit = std::chrono::seconds(20)) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (log.find(text) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{log_fd, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -94,7 +97,8 @@ struct server_process {
         wait_for_log("\n\n", std::chrono::seconds(0));
         char buf[4096];
         ssize_t n;
-        while ((n = read(log_fd, buf, sizeof buf)) > 0) log.append(buf, static_cast<std::size_t>(n));
+        while ((n = read(log_fd, buf, sizeof buf)) > 0)
+          log.append(buf, static_cast<std::size_t>(n));
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
       pollfd p{log_fd, POLLIN, 0};
@@ -155,8 +159,10 @@ std::string read_file(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("the first start creates the data directory, keys readable by the owner only, and a working admin key",
-          "[octomigd]") {
+TEST_CASE(
+    "the first start creates the data directory, keys readable by the owner only, and a working "
+    "admin key",
+    "[octomigd]") {
   temp_dir dir;
   auto data = dir.path / "data";
   std::string installation;
@@ -220,8 +226,8 @@ TEST_CASE("octomigd documents its flags and refuses bad ones", "[octomigd]") {
 TEST_CASE("octomigd refuses to start a second time on the same data directory", "[octomigd]") {
   temp_dir dir;
   server_process first(dir.path);
-  std::string cmd = std::string(OCTOMIGD) + " --data-dir '" + dir.path.string() +
-                    "' --listen 127.0.0.1:0 2>&1";
+  std::string cmd =
+      std::string(OCTOMIGD) + " --data-dir '" + dir.path.string() + "' --listen 127.0.0.1:0 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   char buf[4096];

@@ -346,7 +346,16 @@ TEST_CASE("a task's log holds one line per logged event, in order, and only its 
   append_ok(*st, request(task_id(1), 100, {bodies.begin() + 100, bodies.end()}, t0 + 10));
   append_ok(*st,
             request(task_id(1), 302,
-                    {task_recorded{"n", "d", "", "{}", task_status::failed, 1, 2, 3, "", false,
+                    {task_recorded{"n",
+                                   "d",
+                                   "",
+                                   "{}",
+                                   task_status::failed,
+                                   1,
+                                   2,
+                                   3,
+                                   "",
+                                   false,
                                    {{"Info", 4, "recorded one"}, {"Error", 5, "recorded two"}}},
                      task_succeeded{}},
                     t0 + 20));

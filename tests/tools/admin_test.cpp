@@ -607,8 +607,8 @@ TEST_CASE("--help lists the commands, and usage errors exit with code 2", "[admi
 
 namespace {
 
-const std::vector<std::string> small_seed = {"seed",       "--projects",    "3", "--releases", "2",
-                                             "--deployments", "2", "--log-lines", "5"};
+const std::vector<std::string> small_seed = {
+    "seed", "--projects", "3", "--releases", "2", "--deployments", "2", "--log-lines", "5"};
 
 std::vector<std::string> seed_args(const storage::data_dir& dir,
                                    std::vector<std::string> extra = {}) {
