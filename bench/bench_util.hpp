@@ -30,7 +30,7 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-// The default base for benchmark data: $OCTOMIG_BENCH_DIR, else /tmp (same disk as /work here).
+// The default base for benchmark data: $OCTOMIG_BENCH_DIR, else /tmp.
 std::filesystem::path default_base();
 
 // The p-th percentile (0..100) of values, nearest-rank; sorts values in place. 0 when empty.
