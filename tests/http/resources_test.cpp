@@ -9,6 +9,7 @@
 
 #include "migration/schema.hpp"
 #include "storage/store.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/http/server_fixture.hpp"
 
 namespace octomig::http_test {
@@ -143,24 +144,13 @@ bool mentions(const std::vector<std::string>& errors, const std::string& text) {
   return false;
 }
 
-// Every file in the data directory (RocksDB's WAL, tables and logs) as one string.
-std::string disk_bytes(const std::string& dir) {
-  std::string out;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
-
 void check_no_secret_leaked(server_fixture& f) {
   for (const auto& body : f.client().bodies_seen())
     for (const auto& s : secrets) CHECK(body.find(s) == std::string::npos);
   std::string log;
   auto st = f.store().scan_raw([&](std::string_view, std::string_view v) { log.append(v); });
   REQUIRE(st.ok());
-  auto disk = disk_bytes(f.data_dir());
+  auto disk = octomig::testing::all_file_bytes(f.data_dir());
   for (const auto& s : secrets) {
     INFO(s);
     CHECK(log.find(s) == std::string::npos);

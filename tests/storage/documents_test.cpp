@@ -33,17 +33,6 @@ std::string str(const json::object& o, const char* f) {
   return std::string(o.at(f).as_string());
 }
 
-// Everything RocksDB wrote under dir (WAL, tables, manifest), as one string.
-std::string all_bytes(const std::filesystem::path& dir) {
-  std::string out;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
-
 struct fixture {
   octomig::testing::temp_dir dir{"octomig-documents"};
   std::unique_ptr<octomig::storage::store> st = octomig::testing::open_store(dir / "db");
@@ -256,7 +245,7 @@ TEST_CASE("sensitive values are sealed at rest and never read back in plaintext"
 
   // Nothing RocksDB wrote holds the plaintext.
   f.st.reset();
-  CHECK(all_bytes(f.dir.path()).find(secret) == std::string::npos);
+  CHECK(octomig::testing::all_file_bytes(f.dir.path()).find(secret) == std::string::npos);
 }
 
 TEST_CASE("a certificate needs its data", "[documents]") {

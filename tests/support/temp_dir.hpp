@@ -21,4 +21,7 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
+// Every regular file under dir, concatenated: for checking that a secret reached no file on disk.
+std::string all_file_bytes(const std::filesystem::path& dir);
+
 }  // namespace octomig::testing
