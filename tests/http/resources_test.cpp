@@ -9,8 +9,8 @@
 
 #include "migration/schema.hpp"
 #include "storage/store.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/http/server_fixture.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace octomig::http_test {
 namespace {
