@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "migration/schema.hpp"
 #include "storage/data_dir.hpp"
@@ -43,6 +44,55 @@ std::string name_key(const std::string& space, const std::string& collection,
 }
 std::string counter_key(const std::string& collection) {
   return "counter/" + collection;
+}
+
+// The reverse reference index (column family `references`), one row per document a stored
+// document points at, written in the same WriteBatch as the document:
+//   space \0 target collection \0 target id \0 kind \0 referrer collection \0 referrer id
+// with an empty value. Kind "o": the referrer is owned by the target and is deleted with it;
+// kind "r": the referrer refers to the target and keeps it from being deleted. A document that
+// names one target at several pointers has one row; the pointers come from the document itself.
+enum class link_kind : char { owner = 'o', reference = 'r' };
+
+struct link {
+  std::string collection;  // the target's
+  std::string id;
+  link_kind kind;
+  bool operator<(const link& o) const {
+    return std::tie(collection, id, kind) < std::tie(o.collection, o.id, o.kind);
+  }
+};
+
+std::string link_prefix(const std::string& space, const std::string& collection,
+                        const std::string& id, link_kind kind) {
+  return keys::prefix(space) + keys::prefix(collection) + keys::prefix(id) +
+         keys::prefix(std::string(1, static_cast<char>(kind)));
+}
+std::string link_key(const std::string& space, const link& l,
+                     const std::string& referrer_collection, const std::string& referrer_id) {
+  return link_prefix(space, l.collection, l.id, l.kind) + keys::prefix(referrer_collection) +
+         referrer_id;
+}
+
+// Everything a document points at: its owner, and every reference the schema's walker finds in
+// it (the same walk that validates the references), to documents only: tasks are never deleted
+// through this store, so nothing needs to find a task's referrers.
+std::set<link> links_of(const schema& s, const json::object& doc) {
+  std::set<link> out;
+  auto owner = mig::owner_of(s, doc);
+  if (const schema* os = owner.empty() ? nullptr : mig::collection_of_id(owner); os && os->stored)
+    out.insert({os->name, owner, link_kind::owner});
+  for (auto& r : mig::references(s, json::value(doc))) {
+    const schema* ts = mig::find_collection(r.target);
+    if (ts && ts->stored) out.insert({r.target, std::move(r.id), link_kind::reference});
+  }
+  return out;
+}
+
+// A row key as text for a report: the separators shown as '/'.
+std::string printable_row(std::string k) {
+  std::replace(k.begin(), k.end(), '\0', '/');
+  return k;
 }
 
 bool icontains(const std::string& hay, const std::string& needle) {
@@ -419,48 +469,91 @@ struct documents::impl {
     }
   }
 
+  // The documents that point at a document with the given kind of link, as (collection, id),
+  // from the reverse index: a prefix scan of the target's rows.
+  result<std::vector<std::pair<std::string, std::string>>> linked_to(const std::string& space,
+                                                                     const std::string& collection,
+                                                                     const std::string& id,
+                                                                     link_kind kind) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto prefix = link_prefix(space, collection, id, kind);
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_references)));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      auto rest = it->key().ToStringView().substr(prefix.size());
+      auto sep = rest.find('\0');
+      if (sep == std::string_view::npos)
+        return make_error(errc::corruption, "a malformed row in the reference index of " + id);
+      out.emplace_back(std::string(rest.substr(0, sep)), std::string(rest.substr(sep + 1)));
+    }
+    if (!it->status().ok()) return io(it->status(), "cannot read the reference index");
+    return out;
+  }
+
+  // A linked document as stored; corruption when the index names a document that is not there.
+  result<std::pair<const schema*, json::object>> load_linked(const std::string& space,
+                                                             const std::string& collection,
+                                                             const std::string& id,
+                                                             const std::string& target) const {
+    const schema* s = mig::find_collection(collection);
+    auto doc = s ? load(space, collection, id) : std::nullopt;
+    if (!doc)
+      return make_error(errc::corruption, "the reference index names " + collection + " " + id +
+                                              " as a user of " + target +
+                                              ", but there is no such document; run "
+                                              "'projections rebuild'");
+    return std::make_pair(s, std::move(*doc));
+  }
+
   // The document and everything owned by it, transitively (a project's channels, process,
   // variables and releases, and the releases' deployments).
   status collect_cascade(plan& p, const schema& s, const std::string& id, json::object doc) const {
     p.deletes.push_back({&s, id, {}, std::move(doc)});
-    for (const auto& child : mig::collections()) {
-      if (!child.stored || std::find(child.owner_collections.begin(), child.owner_collections.end(),
-                                     s.name) == child.owner_collections.end())
-        continue;
-      auto docs = scan(p.space, child.name);
-      if (!docs) return docs.err();
-      for (auto& [cid, cdoc] : *docs)
-        if (mig::owner_of(child, cdoc) == id)
-          if (auto st = collect_cascade(p, child, cid, std::move(cdoc)); !st) return st;
+    auto owned = linked_to(p.space, s.name, id, link_kind::owner);
+    if (!owned) return owned.err();
+    for (const auto& [cname, cid] : *owned) {
+      auto child = load_linked(p.space, cname, cid, id);
+      if (!child) return child.err();
+      if (auto st = collect_cascade(p, *child->first, cid, std::move(child->second)); !st)
+        return st;
     }
     return ok_status();
   }
 
-  // Documents outside the cascade that still refer to something in it. This scans every
-  // collection that can refer to a deleted collection: simple and correct; a reverse index in
-  // its own column family replaces it when instances get large.
+  // Documents outside the cascade that still refer to something in it, found in the reverse
+  // index; the problem names each referrer and the pointers at which it refers.
   status check_referrers(plan& p) const {
     std::set<std::pair<std::string, std::string>> doomed;
     for (const auto& d : p.deletes) doomed.insert({d.s->name, d.id});
-    for (const auto& s : mig::collections()) {
-      if (!s.stored) continue;
-      bool may_refer = std::any_of(s.references.begin(), s.references.end(), [&](const auto& r) {
-        return std::any_of(p.deletes.begin(), p.deletes.end(),
-                           [&](const staged& d) { return d.s->name == r.target; });
-      });
-      if (!may_refer) continue;
-      auto docs = scan(p.space, s.name);
-      if (!docs) return docs.err();
-      for (const auto& [rid, rdoc] : *docs) {
-        if (doomed.count({s.name, rid})) continue;
-        for (const auto& r : mig::references(s, json::value(rdoc))) {
-          if (!doomed.count({r.target, r.id})) continue;
-          p.problems.push_back(r.id + " is still used by " + describe(s, rid, rdoc) + " at " +
-                               r.pointer + ". Remove that use first.");
-        }
+    for (const auto& d : p.deletes) {
+      auto users = linked_to(p.space, d.s->name, d.id, link_kind::reference);
+      if (!users) return users.err();
+      for (const auto& [rname, rid] : *users) {
+        if (doomed.count({rname, rid})) continue;
+        auto user = load_linked(p.space, rname, rid, d.id);
+        if (!user) return user.err();
+        const auto& [rs, rdoc] = *user;
+        for (const auto& r : mig::references(*rs, json::value(rdoc)))
+          if (r.target == d.s->name && r.id == d.id)
+            p.problems.push_back(r.id + " is still used by " + describe(*rs, rid, rdoc) + " at " +
+                                 r.pointer + ". Remove that use first.");
       }
     }
     return ok_status();
+  }
+
+  // The index rows of one document's change: rows of the links it drops, then of those it adds.
+  void write_links(rocksdb::WriteBatch& b, const std::string& space, const staged& d,
+                   const json::object* now) {
+    auto before = d.old ? links_of(*d.s, *d.old) : std::set<link>{};
+    auto after = now ? links_of(*d.s, *now) : std::set<link>{};
+    for (const auto& l : before)
+      if (!after.count(l)) b.Delete(db.h(cf_references), link_key(space, l, d.s->name, d.id));
+    for (const auto& l : after)
+      if (!before.count(l)) b.Put(db.h(cf_references), link_key(space, l, d.s->name, d.id), "");
   }
 
   status commit(const plan& p) {
@@ -468,10 +561,12 @@ struct documents::impl {
     for (const auto& d : p.deletes) {
       b.Delete(db.h(cf_documents), doc_key(p.space, d.s->name, d.id));
       if (d.old) delete_name(b, p.space, *d.s, *d.old);
+      write_links(b, p.space, d, nullptr);
     }
     for (const auto& d : p.puts) {
       if (d.old) delete_name(b, p.space, *d.s, *d.old);
       b.Put(db.h(cf_documents), doc_key(p.space, d.s->name, d.id), json::serialize(d.doc));
+      write_links(b, p.space, d, &d.doc);
     }
     // Names after every delete, so a rename within one plan keeps the new entry.
     for (const auto& d : p.puts) {
@@ -689,6 +784,78 @@ result<json::object> documents::find_by_slug(const std::string& space,
     if (str_field(doc, "Slug") == slug) return impl_->redact(*s, std::move(doc));
   return make_error(errc::not_found,
                     "There is no " + s->item_type + " with the slug " + slug + ".");
+}
+
+namespace {
+
+// Every index row the stored documents call for, from a scan of all of them (every space).
+result<std::set<std::string>> expected_links(const store::impl& db, std::uint64_t& documents) {
+  std::set<std::string> rows;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_documents)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    auto a = key.find('\0');
+    auto b = a == std::string_view::npos ? a : key.find('\0', a + 1);
+    const schema* s =
+        b == std::string_view::npos ? nullptr : mig::find_collection(key.substr(a + 1, b - a - 1));
+    json::error_code ec;
+    auto v = json::parse(it->value().ToStringView(), ec);
+    if (!s || ec || !v.is_object())
+      return make_error(errc::corruption,
+                        "the stored document " + printable_row(std::string(key)) + " is malformed");
+    std::string space(key.substr(0, a)), id(key.substr(b + 1));
+    for (const auto& l : links_of(*s, v.as_object())) rows.insert(link_key(space, l, s->name, id));
+    ++documents;
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot scan the documents");
+  return rows;
+}
+
+}  // namespace
+
+result<reference_index_report> verify_reference_index(const store& st) {
+  const auto& db = st.internals();
+  reference_index_report rep;
+  auto expected = expected_links(db, rep.documents);
+  if (!expected) return expected.err();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_references)));
+  auto exp = expected->begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string k = it->key().ToString();
+    for (; exp != expected->end() && *exp < k; ++exp)
+      rep.differences.push_back("references: missing row " + printable_row(*exp));
+    if (exp != expected->end() && *exp == k)
+      ++exp;
+    else
+      rep.differences.push_back("references: unexpected row " + printable_row(k));
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot scan the reference index");
+  for (; exp != expected->end(); ++exp)
+    rep.differences.push_back("references: missing row " + printable_row(*exp));
+  return rep;
+}
+
+result<std::uint64_t> rebuild_reference_index(store& st) {
+  auto& db = st.internals();
+  if (db.opts.mode != open_mode::read_write)
+    return make_error(errc::invalid_argument, "the store is open read-only");
+  std::uint64_t documents = 0;
+  auto expected = expected_links(db, documents);
+  if (!expected) return expected.err();
+  rocksdb::WriteBatch b;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_references)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!expected->count(it->key().ToString())) b.Delete(db.h(cf_references), it->key());
+  if (!it->status().ok()) return io(it->status(), "cannot scan the reference index");
+  for (const auto& k : *expected) b.Put(db.h(cf_references), k, "");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db.db->Write(wo, &b);
+  if (!s.ok()) return io(s, "cannot write the rebuilt reference index");
+  return documents;
 }
 
 }  // namespace octomig::storage

@@ -1,11 +1,13 @@
-// The document store: an instance's resources (projects, environments, ...) in the `documents` and
-// `names` column families, driven by the schema table of migration/. Sensitive values are sealed
-// with a key derived from the master key and are never handed out in plaintext by the API reads.
+// The document store: an instance's resources (projects, environments, ...) in the `documents`,
+// `names` and `references` column families, driven by the schema table of migration/. Sensitive
+// values are sealed with a key derived from the master key and are never handed out in plaintext
+// by the API reads.
 //
-// Every write goes through execute(): the documents it changes, the name index and the id
-// counters go into ONE synced WriteBatch, under a mutex held from the checks to the write, so
-// names stay unique and counters never hand out an id twice. Keeping it one function means it
-// can move behind an actor (design §2: commands go through actors) as one change.
+// Every write goes through execute(): the documents it changes, the name index, the reverse
+// reference index and the id counters go into ONE synced WriteBatch, under a mutex held from the
+// checks to the write, so names stay unique and counters never hand out an id twice. Keeping it
+// one function means it can move behind an actor (design §2: commands go through actors) as one
+// change.
 #pragma once
 
 #include <boost/json.hpp>
@@ -93,5 +95,17 @@ class documents {
  private:
   std::unique_ptr<impl> impl_;
 };
+
+// The reverse reference index (which documents own or refer to a document; what deletes consult)
+// is derived from the stored documents. These compare it with them and rebuild it, as
+// store::verify_projections and rebuild_projections do for the read models of the log.
+struct reference_index_report {
+  std::uint64_t documents = 0;
+  std::vector<std::string> differences;  // empty when the index matches the documents
+};
+result<reference_index_report> verify_reference_index(const store& st);
+// REQUIRES: st is open read_write and nothing else writes documents meanwhile (server stopped).
+// Returns the number of documents indexed.
+result<std::uint64_t> rebuild_reference_index(store& st);
 
 }  // namespace octomig::storage

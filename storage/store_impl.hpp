@@ -30,6 +30,7 @@ enum cf_id : std::size_t {
   cf_packages,
   cf_api_keys,
   cf_meta,
+  cf_references,  // documents' reverse reference index (storage/documents.cpp)
   cf_count
 };
 inline const char* const cf_names_list[cf_count] = {rocksdb::kDefaultColumnFamilyName.c_str(),
@@ -41,7 +42,8 @@ inline const char* const cf_names_list[cf_count] = {rocksdb::kDefaultColumnFamil
                                                     "names",
                                                     "packages",
                                                     "api_keys",
-                                                    "meta"};
+                                                    "meta",
+                                                    "references"};
 
 error io(const rocksdb::Status& s, const std::string& what);
 

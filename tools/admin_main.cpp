@@ -35,10 +35,13 @@ const std::vector<command_spec>& command_table() {
         {"--json", value_kind::flag, nullptr, "JSON (JSON lines with --history)"}},
        "print a task's projected state", run_task},
       {"projections verify", nullptr, value_kind::flag, {},
-       "replay the log and compare it with the stored read models (exit 1 on a difference)",
+       "compare the stored read models with a replay of the log, and the reference index with "
+       "the documents (exit 1 on a difference)",
        run_projections_verify},
       {"projections rebuild", nullptr, value_kind::flag, {},
-       "replace the read models with a replay of the log (server stopped)", run_projections_rebuild},
+       "replace the read models with a replay of the log and the reference index with one built "
+       "from the documents (server stopped)",
+       run_projections_rebuild},
       {"apikeys create", nullptr, value_kind::flag,
        {{"--name", value_kind::text, "NAME", "the key's name", true},
         {"--admin", value_kind::flag, nullptr, "give the key the admin role (default: user)"}},

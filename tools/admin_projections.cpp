@@ -1,6 +1,8 @@
-// `projections verify` and `projections rebuild`: the read models against a replay of the log.
+// `projections verify` and `projections rebuild`: the read models against a replay of the log,
+// and the documents' reverse reference index against the documents it is derived from.
 #include <iostream>
 
+#include "storage/documents.hpp"
 #include "tools/admin_commands.hpp"
 #include "tools/admin_print.hpp"
 #include "tools/admin_store.hpp"
@@ -13,14 +15,20 @@ status run_projections_verify(const invocation& inv) {
   auto report = (*opened)->verify_projections();
   if (!report) return report.err();
   std::cout << "replayed " << report->events << " events\n";
+  auto index = storage::verify_reference_index(**opened);
+  if (!index) return index.err();
+  std::cout << "checked the reference index of " << index->documents << " documents\n";
+  report->differences.insert(report->differences.end(), index->differences.begin(),
+                             index->differences.end());
   for (const auto& d : report->differences)
     std::cout << "difference: " << printable(without_hashes(d)) << '\n';
   if (!report->differences.empty())
-    return make_error(errc::corruption,
-                      std::to_string(report->differences.size()) +
-                          " difference(s) between the read models and the log; stop the server and "
-                          "run 'projections rebuild'");
-  std::cout << "the read models match the log\n";
+    return make_error(
+        errc::corruption,
+        std::to_string(report->differences.size()) +
+            " difference(s) between the read models and the log or the documents; stop the "
+            "server and run 'projections rebuild'");
+  std::cout << "the read models match the log and the documents\n";
   return ok_status();
 }
 
@@ -30,6 +38,9 @@ status run_projections_rebuild(const invocation& inv) {
   auto events = (*opened)->rebuild_projections();
   if (!events) return events.err();
   std::cout << "rebuilt the read models from " << *events << " events\n";
+  auto documents = storage::rebuild_reference_index(**opened);
+  if (!documents) return documents.err();
+  std::cout << "rebuilt the reference index of " << *documents << " documents\n";
   return ok_status();
 }
 

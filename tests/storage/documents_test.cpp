@@ -48,6 +48,21 @@ struct fixture {
     json::object b{{"Name", name}, {"ProjectGroupId", pg}, {"LifecycleId", lc}};
     return ok(docs.create(space, "Projects", b));
   }
+  // A finished history task of a space, recorded as seed and import record them.
+  void record_task(const std::string& id, const std::string& space_id) {
+    octomig::events::task_recorded fact;
+    fact.name = "Deploy";
+    fact.description = "a recorded deployment";
+    fact.space_id = space_id;
+    fact.arguments_json = "{}";
+    fact.final_state = octomig::events::task_status::success;
+    fact.queue_time = 1;
+    fact.start_time = 2;
+    fact.completed_time = 3;
+    fact.has_warnings_or_errors = false;
+    octomig::testing::append_ok(*st, octomig::testing::request(id, 0, {fact}));
+  }
+
   std::string pg = project_group();
   std::string lc = lifecycle();
 };
@@ -270,4 +285,142 @@ TEST_CASE("a deployment's task is checked for its shape only", "[documents]") {
   CHECK(f.docs.create(space, "Deployments", d));
   d["TaskId"] = "Tasks-40";
   CHECK_FALSE(f.docs.create(space, "Deployments", d));
+}
+
+TEST_CASE("a document is deletable once its referrer drops the reference or is deleted",
+          "[documents]") {
+  fixture f;
+  auto dev = str(ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})"))), "Id");
+  json::object lc{
+      {"Name", "Dev only"},
+      {"Phases", json::array{json::object{{"Name", "Dev"},
+                                          {"OptionalDeploymentTargets", json::array{dev}}}}}};
+  auto written = ok(f.docs.create(space, "Lifecycles", lc));
+  auto lc_id = str(written, "Id");
+  json::object group{{"Name", "Dev group"}, {"EnvironmentIds", json::array{dev}}};
+  auto group_id = str(ok(f.docs.create(space, "ProjectGroups", group)), "Id");
+
+  auto refused = f.docs.remove(space, "Environments", dev);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == errc::invalid_argument);
+  CHECK(refused.err().message.find("Lifecycle 'Dev only' (" + lc_id + ")") != std::string::npos);
+  CHECK(refused.err().message.find("/Phases/0/OptionalDeploymentTargets/0") != std::string::npos);
+  CHECK(refused.err().message.find("ProjectGroup 'Dev group' (" + group_id + ")") !=
+        std::string::npos);
+
+  // The lifecycle drops the environment: only the project group still holds it.
+  written["Phases"] = json::array{};
+  ok(f.docs.replace(space, "Lifecycles", lc_id, written));
+  refused = f.docs.remove(space, "Environments", dev);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().message.find(lc_id) == std::string::npos);
+  CHECK(refused.err().message.find(group_id) != std::string::npos);
+
+  // The project group goes: nothing holds the environment any more.
+  ok(f.docs.remove(space, "ProjectGroups", group_id));
+  ok(f.docs.remove(space, "Environments", dev));
+  CHECK_FALSE(f.docs.get(space, "Environments", dev));
+}
+
+TEST_CASE("a variable's value names a certificate or an account only when its type says so",
+          "[documents]") {
+  fixture f;
+  f.project("Web");
+  auto cert = str(ok(f.docs.create(space, "Certificates",
+                                   obj(R"({"Name":"C","CertificateData":"MIIBase64"})"))),
+                  "Id");
+  auto acct =
+      str(ok(f.docs.create(space, "Accounts",
+                           obj(R"({"Name":"A","AccountType":"AmazonWebServicesAccount"})"))),
+          "Id");
+  const std::string vs_id = "variableset-Projects-1";
+  auto vs = ok(f.docs.get(space, "VariableSets", vs_id));
+  vs["Variables"] = json::array{
+      json::object{{"Name", "Tls"}, {"Type", "Certificate"}, {"Value", cert}},
+      json::object{{"Name", "Aws"}, {"Type", "AmazonWebServicesAccount"}, {"Value", acct}}};
+  vs = ok(f.docs.replace(space, "VariableSets", vs_id, vs));
+
+  auto cert_refused = f.docs.remove(space, "Certificates", cert);
+  REQUIRE_FALSE(cert_refused);
+  CHECK(cert_refused.err().message.find("VariableSet " + vs_id) != std::string::npos);
+  CHECK(cert_refused.err().message.find("/Variables/0/Value") != std::string::npos);
+  auto acct_refused = f.docs.remove(space, "Accounts", acct);
+  REQUIRE_FALSE(acct_refused);
+  CHECK(acct_refused.err().message.find("/Variables/1/Value") != std::string::npos);
+
+  // The same text in a plain String variable names nothing.
+  vs["Variables"].as_array()[0].as_object()["Type"] = "String";
+  ok(f.docs.replace(space, "VariableSets", vs_id, vs));
+  ok(f.docs.remove(space, "Certificates", cert));
+  CHECK_FALSE(f.docs.remove(space, "Accounts", acct));
+  // Deleting the project deletes its variable set, and with it the last use of the account.
+  ok(f.docs.remove(space, "Projects", "Projects-1"));
+  ok(f.docs.remove(space, "Accounts", acct));
+}
+
+TEST_CASE("deleting a project deletes its releases and their deployments", "[documents]") {
+  fixture f;
+  f.project("Web");
+  f.project("Api");
+  ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
+  for (const char* project : {"Projects-1", "Projects-2"})
+    ok(f.docs.create(space, "Releases",
+                     json::object{{"Version", "1.0.0"}, {"ProjectId", project}}));
+  f.record_task("ServerTasks-1", space);
+  f.record_task("ServerTasks-2", space);
+  for (const char* r : {"Releases-1", "Releases-2"})
+    ok(f.docs.create(
+        space, "Deployments",
+        json::object{
+            {"ReleaseId", r},
+            {"EnvironmentId", "Environments-1"},
+            {"ProjectId", std::string(r) == "Releases-1" ? "Projects-1" : "Projects-2"},
+            {"TaskId", std::string(r) == "Releases-1" ? "ServerTasks-1" : "ServerTasks-2"}}));
+  // The environment is used by both deployments.
+  CHECK_FALSE(f.docs.remove(space, "Environments", "Environments-1"));
+
+  ok(f.docs.remove(space, "Projects", "Projects-1"));
+  CHECK_FALSE(f.docs.get(space, "Releases", "Releases-1"));
+  CHECK_FALSE(f.docs.get(space, "Deployments", "Deployments-1"));
+  CHECK_FALSE(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  // The other project keeps everything it owns.
+  CHECK(f.docs.get(space, "Releases", "Releases-2"));
+  CHECK(f.docs.get(space, "Deployments", "Deployments-2"));
+  CHECK(f.docs.get(space, "DeploymentProcesses", "deploymentprocess-Projects-2"));
+  CHECK(f.docs.list(space, "Channels", {})->size() == 1);
+
+  ok(f.docs.remove(space, "Projects", "Projects-2"));
+  ok(f.docs.remove(space, "Environments", "Environments-1"));
+  CHECK(f.docs.list(space, "Deployments", {})->empty());
+}
+
+TEST_CASE("the reference index follows every write and a rebuild reproduces it", "[documents]") {
+  fixture f;
+  auto check = [&] {
+    auto rep = octomig::storage::verify_reference_index(*f.st);
+    REQUIRE(rep);
+    INFO(octomig::testing::lines(rep->differences));
+    CHECK(rep->differences.empty());
+    return rep->documents;
+  };
+  check();
+  auto p = f.project("Web");
+  f.project("Api");
+  auto dev = str(ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})"))), "Id");
+  auto vs = ok(f.docs.get(space, "VariableSets", "variableset-Projects-1"));
+  vs["Variables"] = json::array{json::object{
+      {"Name", "Url"}, {"Value", "x"}, {"Scope", json::object{{"Environment", json::array{dev}}}}}};
+  vs = ok(f.docs.replace(space, "VariableSets", "variableset-Projects-1", vs));
+  p["ClonedFromProjectId"] = "Projects-2";
+  ok(f.docs.replace(space, "Projects", "Projects-1", p));
+  check();
+  vs["Variables"] = json::array{};
+  ok(f.docs.replace(space, "VariableSets", "variableset-Projects-1", vs));
+  ok(f.docs.remove(space, "Projects", "Projects-1"));
+  auto documents = check();
+  CHECK(documents == 7);  // the group, the lifecycle, the environment, Api and its 3 side documents
+  auto rebuilt = octomig::storage::rebuild_reference_index(*f.st);
+  REQUIRE(rebuilt);
+  CHECK(*rebuilt == documents);
+  check();
 }
