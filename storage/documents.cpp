@@ -354,6 +354,12 @@ struct documents::impl {
     return db.get(cf_documents, doc_key(p.space, collection, id)).has_value();
   }
 
+  // A task of the space (or of no space) in the task projection.
+  bool task_exists(const std::string& space, const std::string& id) const {
+    auto t = db.stored_task(id);
+    return t && (t->space_id.empty() || t->space_id == space);
+  }
+
   // The body as it will be stored: defaults, element ids, slug, checks, sealed secrets.
   json::object prepare(plan& p, const schema& s, json::object body, const json::object* old) const {
     body.erase("Links");
@@ -454,12 +460,15 @@ struct documents::impl {
         const schema* ts = mig::find_collection(r.target);
         if (!ts) continue;
         if (mig::is_builtin_id(*ts, r.id)) continue;
-        // History tasks live in the task projection; their existence is checked by the importer
-        // and the seeder that record them. Here only the shape is checked.
+        // History tasks are not documents: they live in the task projection, recorded as events
+        // before the documents that name them (a deployment's TaskId).
         if (!ts->stored) {
           if (!mig::id_has_shape(*ts, r.id))
             p.problems.push_back("The value " + r.id + " at " + r.pointer + " is not a " +
                                  ts->item_type + " id.");
+          else if (!task_exists(p.space, r.id))
+            p.problems.push_back("The " + ts->item_type + " " + r.id + " referenced at " +
+                                 r.pointer + " does not exist. Record the task first.");
           continue;
         }
         if (!mig::id_has_shape(*ts, r.id) || !exists(p, ts->name, r.id))
@@ -759,6 +768,14 @@ result<document_page> documents::page(const std::string& space, const std::strin
     out.items.push_back(impl_->redact(*s, std::move(*doc)));
   }
   return out;
+}
+
+result<std::string> documents::next_id(const std::string& collection) const {
+  const schema* s = mig::find_collection(collection);
+  if (!s || !s->stored || s->ids != mig::id_style::counter)
+    return make_error(errc::not_found,
+                      "There is no counter-numbered collection " + collection + ".");
+  return s->id_prefix + "-" + std::to_string(impl_->stored_counter(s->name) + 1);
 }
 
 result<json::object> documents::find_by_name(const std::string& space,

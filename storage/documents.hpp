@@ -90,6 +90,11 @@ class documents {
   result<json::object> get_revealed(const std::string& space, const std::string& collection,
                                     const std::string& id) const;
 
+  // The id the next create in a counter-numbered collection hands out unless another write comes
+  // first: only a sole writer (seed, with the server stopped) may rely on it. A seed records a
+  // deployment's task, which names the deployment, before the deployment that names the task.
+  result<std::string> next_id(const std::string& collection) const;
+
   struct impl;
 
  private:

@@ -512,7 +512,15 @@ class seeder {
     replace("DeploymentProcesses", "deploymentprocess-" + p.id, {{"Steps", process(p, hotfix)}});
     if (failed_) return *failed_;
 
+    // A deployment names its task and the task names its deployment: the tasks are recorded
+    // first (the documents refuse a TaskId without its task), with the ids the deployments will
+    // get, which the seed, the only writer, knows in advance.
+    auto first = docs_.next_id("Deployments");
+    if (!first) return first.err();
+    const std::string id_prefix = first->substr(0, first->rfind('-') + 1);
+    const std::uint64_t first_number = std::stoull(first->substr(id_prefix.size()));
     std::vector<storage::append_request> recorded;
+    std::vector<std::pair<std::string, json::object>> deployments;  // expected id, body
     for (std::uint64_t r = 0; r < z_.releases; ++r) {
       const std::string version = std::to_string(1 + r / 10) + "." + std::to_string(r % 10) + "." +
                                   std::to_string(index % 7);
@@ -534,10 +542,13 @@ class seeder {
                                                  json::object{{"ActionName", "Deploy API service"},
                                                               {"PackageReferenceName", ""},
                                                               {"Version", version}}}}});
+      if (failed_) return *failed_;
       for (std::uint64_t d = 0; d < z_.deployments; ++d) {
         const std::size_t env = phases[d % phases.size()];
         const std::string task_id =
             "ServerTasks-" + std::to_string(st_.highest_task_number() + 1 + recorded.size());
+        const std::string deployment =
+            id_prefix + std::to_string(first_number + deployments.size());
         json::object body{{"ReleaseId", release},
                           {"EnvironmentId", envs_[env].id},
                           {"ProjectId", p.id},
@@ -547,8 +558,7 @@ class seeder {
                           {"Created", events::octopus_date(task_time(index, r, d))}};
         // Tenanted projects deploy to their tenant where the tenant is connected (Staging, Prod).
         if (!p.tenant.empty() && env >= 2 && d % 2 == 1) body["TenantId"] = p.tenant;
-        const std::string deployment = make("Deployments", std::move(body));
-        if (failed_) return *failed_;
+        deployments.emplace_back(deployment, std::move(body));
         auto req =
             history_task(p, version, envs_[env], deployment, task_id, task_time(index, r, d));
         if (!req) return req.err();
@@ -561,6 +571,14 @@ class seeder {
         if (!a)
           return make_error(a.err().code,
                             "recording the tasks of " + p.id + ": " + a.err().message);
+    for (auto& [expected, body] : deployments) {
+      const std::string id = make("Deployments", std::move(body));
+      if (failed_) return *failed_;
+      if (id != expected)
+        return make_error(errc::conflict, "seeding " + p.id + ": the deployment recorded as " +
+                                              expected + " was created as " + id +
+                                              "; another writer is using the store");
+    }
     return ok_status();
   }
 

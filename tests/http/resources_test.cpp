@@ -63,7 +63,7 @@ const std::map<std::string, std::string> samples = {
     {"Releases", R"({"Version":"1.0.#","ProjectId":"{Projects}","ChannelId":"{Channels}"})"},
     {"Deployments",
      R"({"ReleaseId":"{Releases}","EnvironmentId":"{Environments}","ProjectId":"{Projects}",
-                        "TaskId":"ServerTasks-1","Name":"Deploy #"})"},
+                        "TaskId":"{ServerTasks}","Name":"Deploy #"})"},
 };
 
 const std::string spaced = "/api/Spaces-1/";
@@ -88,7 +88,13 @@ class builder {
     auto* c = mig::find_collection(collection);
     REQUIRE(c);
     std::string id;
-    if (c->one_per_owner) {
+    if (!c->stored) {
+      // Tasks are run, not POSTed. The task holds maintenance mode while it runs, which would
+      // refuse the next write: wait until it is done and has let go.
+      id = f_.queue_task("Instant", "a deployment's task").id;
+      f_.wait_for_state(id, {"Success"});
+      f_.wait_for_maintenance(false);
+    } else if (c->one_per_owner) {
       id = mig::id_for_owner(*c, this->id(c->owner_collections.front()));
     } else {
       id = str(create(*c), "Id");
@@ -371,6 +377,19 @@ TEST_CASE("every reference must exist and a referenced document cannot be delete
   auto env = b.id("Environments");
   CHECK(del(f, spaced + "environments/" + env, f.user_key).status == 400);  // the lifecycle's phase
   CHECK(del(f, spaced + "lifecycles/" + lc, f.user_key).status == 200);
+}
+
+TEST_CASE("a deployment naming a task that does not exist is a 400", "[resources]") {
+  server_fixture f;
+  builder b(f);
+  auto body = json::parse(b.fill("Deployments")).as_object();
+  body["TaskId"] = "ServerTasks-404";
+  auto r = f.client().post(spaced + "deployments", f.user_key, json::serialize(body));
+  REQUIRE(r.status == 400);
+  CHECK(mentions(errors_of(r), "ServerTasks-404"));
+  CHECK(mentions(errors_of(r), "does not exist"));
+  body["TaskId"] = b.id("ServerTasks");
+  CHECK(f.client().post(spaced + "deployments", f.user_key, json::serialize(body)).status == 201);
 }
 
 TEST_CASE("lists page with skip and take and filter by ids, name and partialName", "[resources]") {

@@ -273,7 +273,7 @@ TEST_CASE("a certificate needs its data", "[documents]") {
   CHECK(f.docs.create(space, "Certificates", obj(R"({"Name":"C","CertificateData":"MIIBase64"})")));
 }
 
-TEST_CASE("a deployment's task is checked for its shape only", "[documents]") {
+TEST_CASE("a deployment's task must be a recorded history task of its space", "[documents]") {
   fixture f;
   f.project("Web");
   ok(f.docs.create(space, "Environments", obj(R"({"Name":"Dev"})")));
@@ -282,9 +282,24 @@ TEST_CASE("a deployment's task is checked for its shape only", "[documents]") {
                  {"EnvironmentId", "Environments-1"},
                  {"ProjectId", "Projects-1"},
                  {"TaskId", "ServerTasks-40"}};
-  CHECK(f.docs.create(space, "Deployments", d));
+  auto missing = f.docs.create(space, "Deployments", d);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.err().code == errc::invalid_argument);
+  CHECK(missing.err().message.find("ServerTasks-40") != std::string::npos);
+  CHECK(missing.err().message.find("does not exist") != std::string::npos);
+
+  f.record_task("ServerTasks-40", space);
+  f.record_task("ServerTasks-41", "Spaces-2");
+  auto created = ok(f.docs.create(space, "Deployments", d));
+  CHECK(str(created, "TaskId") == "ServerTasks-40");
+  // A task of another space is not this space's history; a malformed id is no task at all.
+  d["TaskId"] = "ServerTasks-41";
+  CHECK_FALSE(f.docs.create(space, "Deployments", d));
   d["TaskId"] = "Tasks-40";
   CHECK_FALSE(f.docs.create(space, "Deployments", d));
+  // A replace is checked the same way.
+  created["TaskId"] = "ServerTasks-99";
+  CHECK_FALSE(f.docs.replace(space, "Deployments", str(created, "Id"), created));
 }
 
 TEST_CASE("a document is deletable once its referrer drops the reference or is deleted",
@@ -423,4 +438,15 @@ TEST_CASE("the reference index follows every write and a rebuild reproduces it",
   REQUIRE(rebuilt);
   CHECK(*rebuilt == documents);
   check();
+}
+
+TEST_CASE("next_id names the id the next create hands out", "[documents]") {
+  fixture f;
+  CHECK(*f.docs.next_id("Deployments") == "Deployments-1");
+  CHECK(*f.docs.next_id("Projects") == "Projects-1");
+  f.project("Web");
+  CHECK(*f.docs.next_id("Projects") == "Projects-2");
+  CHECK(*f.docs.next_id("Channels") == "Channels-2");
+  CHECK_FALSE(f.docs.next_id("VariableSets"));  // named after their owner
+  CHECK_FALSE(f.docs.next_id("ServerTasks"));
 }
