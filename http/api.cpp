@@ -526,15 +526,15 @@ struct api::impl {
     std::string label = "unmatched", space, allowed;
     std::map<std::string, std::string> params;
     const auto* r = resolve(head, label, params, space, allowed);
-    if (!r || !r->body_to_file) return plan;  // read as every other body is
-    storage::api_key_record caller;
-    if (auto refused = authorize(*r, head, caller)) {
-      counters.count_request(label, refused->status);
+    if (!r || !r->plan_body) return plan;  // read as every other body is
+    call c{head, std::move(params), space, {}};
+    if (auto refused = authorize(*r, head, c.caller)) {
       plan.how = body_plan::reject;
       plan.rejection = std::move(*refused);
-      return plan;
+    } else {
+      plan = r->plan_body(c);
     }
-    plan.how = body_plan::to_file;
+    if (plan.how == body_plan::reject) counters.count_request(label, plan.rejection.status);
     return plan;
   }
 

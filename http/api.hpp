@@ -33,8 +33,9 @@ class api {
 
   // Handles one request; respond is called exactly once, possibly from another thread.
   void handle(const request& req, respond_fn respond);
-  // For the server, before a body is read: to_file for routes that stream their body (after the
-  // caller passed authentication, role and maintenance checks), reject with the error otherwise.
+  // For the server, before a body is read: for a route that streams its body, to_sink with the
+  // route's sink once the caller passed authentication, maintenance mode and role, or reject with
+  // the error; in_memory for every other request.
   body_plan plan_body(const request& head);
 
   metrics& counters();

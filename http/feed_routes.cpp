@@ -1,9 +1,6 @@
 // The built-in package feed's routes (contract §4): push (multipart, streamed from the server's
 // temporary file into the feed), list, get, download and delete. Files and the index belong to
 // storage/packages; this file only translates between them and the wire.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -49,20 +46,7 @@ response bad_request(const std::string& message) {
   return error_response(make_error(errc::invalid_argument, message));
 }
 
-// Reads a file descriptor; closes it when destroyed.
-struct fd_source {
-  int fd = -1;
-  ~fd_source() {
-    if (fd >= 0) ::close(fd);
-  }
-  result<std::size_t> operator()(char* buf, std::size_t n) const {
-    while (true) {
-      auto k = ::read(fd, buf, n);
-      if (k >= 0) return static_cast<std::size_t>(k);
-      if (errno != EINTR) return make_error(errc::io_error, "cannot read the uploaded body");
-    }
-  }
-};
+class package_upload;
 
 class feed_routes {
  public:
@@ -71,6 +55,7 @@ class feed_routes {
   // Only the default space exists in octomig (as space_root and /api/spaces say).
   static bool known_space(const call& c) { return c.space_or_default() == "Spaces-1"; }
   fs::path root() const { return cfg_.data_dir / "feed"; }
+  storage::store* store() const { return cfg_.store; }
 
   json::object resource(const storage::package_record& r) const {
     std::string id = "packages-" + r.package_id + "." + r.version;
@@ -114,66 +99,13 @@ class feed_routes {
     return storage::overwrite_mode::fail_if_exists;
   }
 
-  // Runs on the session's I/O thread: copying and hashing a large package occupies that thread
-  // (not the others) for about as long as reading the file once.
-  void push(const call& c, const respond_fn& respond) const {
-    if (!known_space(c)) return respond(not_found());
-    auto m = mode(c.req);
-    if (!m) return respond(error_response(m.err()));
-    bool admin = c.caller.role == "admin";
+  // The sink a push's body goes to as it arrives (every decision is answered once the body has
+  // ended, so that a client always reads a whole response).
+  std::shared_ptr<package_upload> start_push(const call& c) const;
 
-    auto boundary = multipart_boundary(c.req.content_type);
-    if (!boundary) return respond(bad_request(no_file_message));
-    byte_source source;
-    auto file = std::make_shared<fd_source>();
-    if (!c.req.body_file.empty()) {
-      file->fd = ::open(c.req.body_file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (file->fd < 0) return respond(error_response(500, "The uploaded body cannot be read."));
-      source = [file](char* buf, std::size_t n) { return (*file)(buf, n); };
-    } else {
-      // Without the server's planner the body arrives in memory (small bodies in tests).
-      auto offset = std::make_shared<std::size_t>(0);
-      source = [&body = c.req.body, offset](char* buf, std::size_t n) -> result<std::size_t> {
-        auto k = std::min(n, body.size() - *offset);
-        std::copy_n(body.data() + *offset, k, buf);
-        *offset += k;
-        return k;
-      };
-    }
-    multipart_reader reader(*boundary, std::move(source));
-    auto part = reader.next_file_part();
-    if (!part) return respond(error_response(part.err()));
-    if (!*part) return respond(bad_request(no_file_message));
+  body_plan plan_push(const call& c) const;
 
-    auto id = storage::parse_package_file_name((*part)->file_name);
-    if (!id) return respond(bad_request(id.err().message));
-    std::string space = c.space_or_default();
-
-    // Decide what the index allows before copying a byte; publish_package decides again under its
-    // lock, since another push may land meanwhile.
-    auto existing = storage::get_package(*cfg_.store, space, id->package_id, id->version);
-    if (existing) {
-      if (*m == storage::overwrite_mode::ignore_if_exists)
-        return respond(json_response(resource(*existing), 200));
-      if (*m == storage::overwrite_mode::fail_if_exists)
-        return respond(error_response(make_error(errc::conflict, storage::package_exists_message)));
-    } else if (existing.err().code != errc::not_found) {
-      return respond(error_response(existing.err()));
-    }
-
-    auto writer = storage::package_writer::create(root());
-    if (!writer) return respond(error_response(writer.err()));
-    auto* w = writer->get();
-    auto copied =
-        reader.copy_part([w](const char* data, std::size_t n) { return w->write(data, n); });
-    if (!copied) return respond(error_response(copied.err()));
-    if (w->size() == 0) return respond(bad_request(empty_file_message));
-
-    auto out = storage::publish_package(*cfg_.store, root(), std::move(writer.value()), space, *id,
-                                        *m, admin, now_us());
-    if (!out) return respond(error_response(out.err()));
-    respond(json_response(resource(out->record), out->created ? 201 : 200));
-  }
+  void push(const call& c, const respond_fn& respond) const;
 
   void list(const call& c, const respond_fn& respond) const {
     if (!known_space(c)) return respond(not_found());
@@ -256,6 +188,111 @@ class feed_routes {
   api_config cfg_;
 };
 
+// One push, as its body arrives: the multipart parser finds the file part; at the part's header the
+// index decides whether its bytes are wanted at all (a FailIfExists duplicate is refused before a
+// byte of it is written); the wanted bytes go straight into a package_writer, which hashes them on
+// the way. The first decision or error is kept (the rest of the body is then read and dropped)
+// and answered by complete(), once the body has ended.
+class package_upload final : public body_sink {
+ public:
+  package_upload(const feed_routes& feed, const call& c)
+      : feed_(feed),
+        space_(c.space_or_default()),
+        may_replace_(c.caller.role == "admin"),
+        parser_(
+            multipart_boundary(c.req.content_type).value_or("-"),
+            [this](const file_part& p) { return on_part(p); },
+            [this](const char* data, std::size_t n) { return writer_->write(data, n); }) {
+    if (!feed_routes::known_space(c)) {
+      answer_ = not_found();
+      return;
+    }
+    auto m = feed_routes::mode(c.req);
+    if (!m) {
+      answer_ = error_response(m.err());
+      return;
+    }
+    mode_ = *m;
+    if (!multipart_boundary(c.req.content_type)) answer_ = bad_request(no_file_message);
+  }
+
+  void write(const char* data, std::size_t n) override {
+    if (answer_) return;
+    if (auto s = parser_.feed(data, n); !s && !answer_) answer_ = error_response(s.err());
+  }
+
+  // The answer to the push; publishes the package when everything went well.
+  response complete() {
+    if (answer_) return std::move(*answer_);
+    auto done = parser_.finish();
+    if (!done) return error_response(done.err());
+    if (!*done) return bad_request(no_file_message);
+    if (writer_->size() == 0) return bad_request(empty_file_message);
+    auto out = storage::publish_package(*feed_.store(), feed_.root(), std::move(writer_), space_,
+                                        *id_, mode_, may_replace_, now_us());
+    if (!out) return error_response(out.err());
+    return json_response(feed_.resource(out->record), out->created ? 201 : 200);
+  }
+
+ private:
+  // Decides what the index allows before a byte is written; publish_package decides again under
+  // its lock, since another push may land meanwhile.
+  status on_part(const file_part& part) {
+    auto id = storage::parse_package_file_name(part.file_name);
+    if (!id) return stop(bad_request(id.err().message));
+    id_ = std::move(*id);
+    auto existing = storage::get_package(*feed_.store(), space_, id_->package_id, id_->version);
+    if (existing) {
+      if (mode_ == storage::overwrite_mode::ignore_if_exists)
+        return stop(json_response(feed_.resource(*existing), 200));
+      if (mode_ == storage::overwrite_mode::fail_if_exists)
+        return stop(error_response(make_error(errc::conflict, storage::package_exists_message)));
+    } else if (existing.err().code != errc::not_found) {
+      return existing.err();
+    }
+    auto writer = storage::package_writer::create(feed_.root());
+    if (!writer) return writer.err();
+    writer_ = std::move(writer.value());
+    return ok_status();
+  }
+
+  // Ends the parsing with an answer already decided.
+  status stop(response r) {
+    answer_ = std::move(r);
+    return make_error(errc::conflict, "the push was answered before its body ended");
+  }
+
+  const feed_routes& feed_;
+  std::string space_;
+  bool may_replace_;
+  storage::overwrite_mode mode_ = storage::overwrite_mode::fail_if_exists;
+  std::optional<storage::package_identity> id_;
+  std::unique_ptr<storage::package_writer> writer_;  // from the file part's header on
+  std::optional<response> answer_;
+  multipart_parser parser_;  // last: its callbacks use the members above
+};
+
+std::shared_ptr<package_upload> feed_routes::start_push(const call& c) const {
+  return std::make_shared<package_upload>(*this, c);
+}
+
+body_plan feed_routes::plan_push(const call& c) const {
+  body_plan plan;
+  plan.how = body_plan::to_sink;
+  plan.sink = start_push(c);
+  return plan;
+}
+
+void feed_routes::push(const call& c, const respond_fn& respond) const {
+  auto upload = std::dynamic_pointer_cast<package_upload>(c.req.sink);
+  if (!upload) {
+    // Without the server's planner (a handler called directly) the body arrived in memory.
+    upload = start_push(c);
+    upload->write(c.req.body.data(), c.req.body.size());
+  }
+  respond(upload->complete());
+}
+
 }  // namespace
 
 void add_package_routes(route_table& routes, const api_config& cfg) {
@@ -264,7 +301,7 @@ void add_package_routes(route_table& routes, const api_config& cfg) {
     return [f, m](const call& c, respond_fn r) { ((*f).*m)(c, r); };
   };
   routes.add("packages/raw", "POST", "packages/raw", access::user, both, h(&feed_routes::push),
-             true);
+             [f](const call& c) { return f->plan_push(c); });
   routes.add("packages", "GET", "packages", access::user, both, h(&feed_routes::list));
   routes.add("packages/{id}", "GET", "packages/{id}", access::user, both, h(&feed_routes::get));
   routes.add("packages/{id}/raw", "GET", "packages/{id}/raw", access::user, both,

@@ -2,12 +2,24 @@
 // server's translation unit carries Beast's headers.
 #pragma once
 
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace octomig::http {
+
+// Takes a request's body as it arrives (body_plan::to_sink), on the connection's I/O thread, in
+// pieces of any size with the transfer coding removed. It must not block: it does the little work
+// each piece needs (parse, hash, write to the page cache) and keeps whatever it decides (including
+// errors) for the route's handler, which runs once the whole body has arrived.
+class body_sink {
+ public:
+  virtual ~body_sink() = default;
+  virtual void write(const char* data, std::size_t n) = 0;
+};
 
 struct request {
   std::string method;  // upper-case; a POST's X-HTTP-Method-Override already applied
@@ -16,9 +28,9 @@ struct request {
   std::string api_key;  // X-Octopus-ApiKey, X-NuGet-ApiKey or ?apikey=, empty if none
   std::string content_type;
   std::string body;
-  // For a route whose body is streamed to disk (body_plan::to_file): the complete body's temporary
-  // file, and body is empty. The server removes the file once the handler has responded.
-  std::string body_file;
+  // For a route whose body was streamed (body_plan::to_sink): the sink that took it, and body is
+  // empty. The server releases it once the handler has responded.
+  std::shared_ptr<body_sink> sink;
 
   // The query value for a name given in lower case, or empty.
   const std::string* param(const std::string& lower_name) const {
@@ -39,8 +51,9 @@ struct response {
 // How the server reads a request's body, decided from its request line and headers alone (the
 // request has no body yet), so that uploads are refused before a byte of them is read.
 struct body_plan {
-  enum kind { in_memory, to_file, reject } how = in_memory;
-  response rejection;  // for reject: sent at once, then the connection is closed
+  enum kind { in_memory, to_sink, reject } how = in_memory;
+  std::shared_ptr<body_sink> sink;  // for to_sink
+  response rejection;               // for reject: sent at once, then the connection is closed
 };
 
 }  // namespace octomig::http

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <string_view>
 
 namespace octomig::http {
 namespace {
 
-constexpr std::size_t read_size = 1024 * 1024;
 constexpr std::size_t part_header_limit = 16 * 1024;
 
 std::string lower(std::string s) {
@@ -137,119 +137,164 @@ bool parse_content_disposition(const std::string& value, std::string& name, std:
   return true;
 }
 
-multipart_reader::multipart_reader(const std::string& boundary, byte_source source)
-    : delimiter_("\r\n--" + boundary), source_(std::move(source)) {
+multipart_parser::multipart_parser(const std::string& boundary, part_fn on_part, data_fn on_data)
+    : delimiter_("\r\n--" + boundary), on_part_(std::move(on_part)), on_data_(std::move(on_data)) {
   // A body may start with the first delimiter without the CRLF that precedes every other one.
-  buf_ = "\r\n";
+  carry_ = "\r\n";
 }
 
-result<std::size_t> multipart_reader::fill(std::size_t want) {
-  while (buf_.size() - pos_ < want && !eof_) {
-    if (pos_ > 0 && pos_ >= buf_.size() / 2) {
-      buf_.erase(0, pos_);
-      pos_ = 0;
-    }
-    auto old = buf_.size();
-    buf_.resize(old + read_size);
-    auto n = source_(buf_.data() + old, read_size);
-    if (!n) {
-      buf_.resize(old);
-      return n.err();
-    }
-    buf_.resize(old + *n);
-    if (*n == 0) eof_ = true;
-  }
-  return buf_.size() - pos_;
+error multipart_parser::fail(error e) {
+  error_ = e;
+  return e;
 }
 
-result<bool> multipart_reader::to_delimiter(const byte_sink* sink) {
-  while (true) {
-    std::string_view view(buf_);
-    auto at = view.find(delimiter_, pos_);
-    if (at != std::string_view::npos) {
-      if (sink && at > pos_)
-        if (auto s = (*sink)(buf_.data() + pos_, at - pos_); !s) return s.err();
-      pos_ = at + delimiter_.size();
-      return true;
-    }
-    // Everything but a possible start of the delimiter at the end is part data.
-    std::size_t keep = delimiter_.size() - 1;
-    std::size_t avail = buf_.size() - pos_;
-    if (avail > keep) {
-      if (sink)
-        if (auto s = (*sink)(buf_.data() + pos_, avail - keep); !s) return s.err();
-      pos_ += avail - keep;
-    }
-    if (eof_) return false;
-    auto more = fill(buf_.size() - pos_ + 1);
-    if (!more) return more.err();
-  }
+status multipart_parser::emit(const char* data, std::size_t n) {
+  if (state_ != state::file || n == 0) return ok_status();
+  return on_data_(data, n);
 }
 
-result<std::optional<file_part>> multipart_reader::next_file_part() {
-  while (!done_) {
-    auto found = to_delimiter(nullptr);
-    if (!found) return found.err();
-    if (!*found) return std::optional<file_part>();  // no (further) part: the body just ends
-    auto avail = fill(2);
-    if (!avail) return avail.err();
-    if (*avail >= 2 && buf_.compare(pos_, 2, "--") == 0) {
-      done_ = true;
-      break;
-    }
-    // Transport padding, then the CRLF that ends the delimiter line.
-    while (true) {
-      if (auto a = fill(1); !a) return a.err();
-      if (pos_ < buf_.size() && (buf_[pos_] == ' ' || buf_[pos_] == '\t'))
-        ++pos_;
-      else
+status multipart_parser::feed(const char* data, std::size_t n) {
+  if (error_) return *error_;
+  while (n > 0) {
+    result<std::size_t> used = n;
+    switch (state_) {
+      case state::skip:
+      case state::file:
+        used = scan_data(data, n);
         break;
+      case state::delimiter_line:
+        used = scan_delimiter_line(data, n);
+        break;
+      case state::headers:
+        used = scan_headers(data, n);
+        break;
+      case state::done:
+        break;  // the epilogue, or whatever follows the file part: ignored
     }
-    if (auto a = fill(2); !a) return a.err();
-    if (buf_.compare(pos_, 2, "\r\n") != 0)
-      return malformed("a boundary line does not end with CRLF");
-    // The header block ends at an empty line; "\r\n" is kept in front so that a part without
-    // headers (CRLF CRLF right after the delimiter line) is found the same way.
-    std::size_t header_start = pos_;
-    std::size_t end = std::string::npos;
-    while (true) {
-      end = buf_.find("\r\n\r\n", header_start);
-      if (end != std::string::npos) break;
-      if (buf_.size() - header_start > part_header_limit)
-        return malformed("a part's headers are too large");
-      if (eof_) return malformed("the body ends inside a part's headers");
-      auto a = fill(buf_.size() - pos_ + 1);
-      if (!a) return a.err();
-      header_start = pos_;
-    }
-    std::string headers = buf_.substr(pos_ + 2, end > pos_ + 2 ? end - pos_ - 2 : 0);
-    pos_ = end + 4;
-    file_part part;
-    bool has_file = false;
-    std::size_t line_start = 0;
-    while (line_start <= headers.size()) {
-      auto line_end = headers.find("\r\n", line_start);
-      auto line = headers.substr(
-          line_start, line_end == std::string::npos ? std::string::npos : line_end - line_start);
-      auto colon = line.find(':');
-      if (colon != std::string::npos && lower(trim(line.substr(0, colon))) == "content-disposition")
-        parse_content_disposition(trim(line.substr(colon + 1)), part.field_name, part.file_name,
-                                  has_file);
-      if (line_end == std::string::npos) break;
-      line_start = line_end + 2;
-    }
-    // An empty file name is what a form sends when no file was chosen.
-    if (has_file && !part.file_name.empty()) return std::optional<file_part>(std::move(part));
+    if (!used) return fail(used.err());
+    data += *used;
+    n -= *used;
   }
-  return std::optional<file_part>();
+  return ok_status();
 }
 
-status multipart_reader::copy_part(const byte_sink& sink) {
-  auto found = to_delimiter(&sink);
-  if (!found) return found.err();
-  if (!*found)
-    return malformed("the body ends before the file part's closing boundary (a truncated upload?)");
-  return ok_status();
+result<std::size_t> multipart_parser::scan_data(const char* in, std::size_t n) {
+  const std::size_t len = delimiter_.size();
+  auto found = [&](std::size_t used) -> result<std::size_t> {
+    carry_.clear();
+    state_ = state_ == state::file ? state::done : state::delimiter_line;
+    file_complete_ = state_ == state::done;
+    return used;
+  };
+  if (!carry_.empty()) {
+    // The end of the previous piece might start a delimiter: look across the seam.
+    std::size_t before = carry_.size();
+    std::size_t take = std::min(n, len - 1);
+    carry_.append(in, take);
+    auto at = carry_.find(delimiter_);
+    if (at != std::string::npos) {  // it starts in the carried bytes (it is longer than take)
+      if (auto s = emit(carry_.data(), at); !s) return s.err();
+      return found(at + len - before);
+    }
+    if (take == len - 1) {
+      // No delimiter starts in the carried bytes; the taken ones are scanned again from `in`.
+      if (auto s = emit(carry_.data(), before); !s) return s.err();
+      carry_.clear();
+      return std::size_t{0};
+    }
+    // `in` was shorter than a delimiter and is all in carry_ now.
+    if (carry_.size() >= len) {
+      std::size_t out = carry_.size() - (len - 1);
+      if (auto s = emit(carry_.data(), out); !s) return s.err();
+      carry_.erase(0, out);
+    }
+    return n;
+  }
+  auto* at = static_cast<const char*>(::memmem(in, n, delimiter_.data(), len));
+  if (at) {
+    auto before = static_cast<std::size_t>(at - in);
+    if (auto s = emit(in, before); !s) return s.err();
+    return found(before + len);
+  }
+  std::size_t keep = std::min(n, len - 1);
+  if (auto s = emit(in, n - keep); !s) return s.err();
+  carry_.assign(in + n - keep, keep);
+  return n;
+}
+
+result<std::size_t> multipart_parser::scan_delimiter_line(const char* in, std::size_t n) {
+  std::size_t used = 0;
+  while (used < n) {
+    carry_ += in[used++];
+    if (carry_ == "--") {  // the close delimiter: no part follows
+      carry_.clear();
+      state_ = state::done;
+      return used;
+    }
+    auto size = carry_.size();
+    if (size >= 2 && carry_[size - 2] == '\r' && carry_[size - 1] == '\n') {
+      // Transport padding (spaces and tabs) may come before the CRLF.
+      if (carry_.find_first_not_of(" \t") != size - 2)
+        return malformed("a boundary line does not end with CRLF");
+      // "\r\n" is kept in front so that a part without headers (an empty line right after the
+      // delimiter line) ends its header block the same way as one with headers.
+      carry_ = "\r\n";
+      state_ = state::headers;
+      return used;
+    }
+    if (size > 1024) return malformed("a boundary line does not end with CRLF");
+  }
+  return used;
+}
+
+result<std::size_t> multipart_parser::scan_headers(const char* in, std::size_t n) {
+  const std::size_t limit = part_header_limit + 4;
+  std::size_t before = carry_.size();
+  std::size_t take = std::min(n, limit - std::min(before, limit));
+  carry_.append(in, take);
+  auto end = carry_.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+  if (end == std::string::npos) {
+    if (carry_.size() >= limit) return malformed("a part's headers are too large");
+    return take;
+  }
+  std::size_t used = end + 4 - before;
+  std::string headers = carry_.substr(2, end > 2 ? end - 2 : 0);
+  carry_.clear();
+  file_part part;
+  bool has_file = false;
+  std::size_t line_start = 0;
+  while (line_start <= headers.size()) {
+    auto line_end = headers.find("\r\n", line_start);
+    auto line = headers.substr(
+        line_start, line_end == std::string::npos ? std::string::npos : line_end - line_start);
+    auto colon = line.find(':');
+    if (colon != std::string::npos && lower(trim(line.substr(0, colon))) == "content-disposition")
+      parse_content_disposition(trim(line.substr(colon + 1)), part.field_name, part.file_name,
+                                has_file);
+    if (line_end == std::string::npos) break;
+    line_start = line_end + 2;
+  }
+  // An empty file name is what a form sends when no file was chosen.
+  if (has_file && !part.file_name.empty()) {
+    if (auto s = on_part_(part); !s) return s.err();
+    state_ = state::file;
+  } else {
+    state_ = state::skip;
+  }
+  return used;
+}
+
+result<bool> multipart_parser::finish() {
+  if (error_) return *error_;
+  switch (state_) {
+    case state::file:
+      return fail(
+          malformed("the body ends before the file part's closing boundary (a truncated upload?)"));
+    case state::headers:
+      return fail(malformed("the body ends inside a part's headers"));
+    default:
+      return file_complete_;
+  }
 }
 
 }  // namespace octomig::http

@@ -8,9 +8,9 @@
 namespace octomig::http {
 
 void route_table::add(std::string name, std::string method, const std::string& pattern,
-                      access level, int scopes, handler_fn fn, bool body_to_file) {
+                      access level, int scopes, handler_fn fn, body_planner_fn plan_body) {
   routes_.push_back(route{std::move(name), std::move(method), segments(pattern), level, scopes,
-                          std::move(fn), body_to_file});
+                          std::move(fn), std::move(plan_body)});
 }
 
 bool is_space_id(const std::string& s) {

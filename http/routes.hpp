@@ -32,6 +32,7 @@ struct call {
 };
 
 using handler_fn = std::function<void(const call&, respond_fn)>;
+using body_planner_fn = std::function<body_plan(const call&)>;
 
 struct route {
   std::string name;  // metrics label
@@ -40,16 +41,17 @@ struct route {
   access level;
   int scopes;
   handler_fn fn;
-  // The body is streamed to a temporary file (request::body_file) instead of read into memory;
-  // authentication and maintenance mode are checked before any of it is read.
-  bool body_to_file = false;
+  // Set for a route whose body is streamed (request::sink) instead of read into memory: called
+  // with the request's head once authentication, maintenance mode and role have passed, before
+  // any of the body is read. It answers to_sink with the sink, or reject.
+  body_planner_fn plan_body;
 };
 
 class route_table {
  public:
   // pattern is relative to /api (or /api/{spaceId}), e.g. "tasks/{id}/raw".
   void add(std::string name, std::string method, const std::string& pattern, access level,
-           int scopes, handler_fn fn, bool body_to_file = false);
+           int scopes, handler_fn fn, body_planner_fn plan_body = {});
   const std::vector<route>& all() const { return routes_; }
 
  private:

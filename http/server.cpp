@@ -112,13 +112,34 @@ bool expects_continue(const bhttp::request_header<>& m) {
   return m.version() >= 11 && it != m.end() && iequals_ascii(it->value(), "100-continue");
 }
 
-// A name no other upload of this process uses; a leftover from an earlier process is removed by
-// the feed's start-up sweep, and open(write_new) refuses to reuse one anyway.
-std::string upload_file_name() {
-  static std::atomic<std::uint64_t> counter{0};
-  auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-  return "upload-" + std::to_string(t) + "-" + std::to_string(++counter) + ".partial";
-}
+// A Beast body that hands the bytes to a body_sink as the parser produces them: nothing of the
+// body is kept here.
+struct sink_body {
+  using value_type = std::shared_ptr<body_sink>;
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& sink) : sink_(sink) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+           ++it) {
+        net::const_buffer b = *it;
+        sink_->write(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& sink_;
+  };
+};
 
 // After refusing a request whose body may still be arriving, read and drop at most this much (for
 // at most drain_time) so that the client reads the response instead of a connection reset.
@@ -175,8 +196,8 @@ class session : public std::enable_shared_from_this<session> {
  public:
   // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it.
   session(tcp::socket&& socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
-  // An upload interrupted by a disconnect, a timeout or the server stopping leaves nothing behind.
-  ~session() { discard_upload(); }
+  // An upload interrupted by a disconnect, a timeout or the server stopping releases its sink,
+  // whose owner removes whatever it had started to write.
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -218,7 +239,7 @@ class session : public std::enable_shared_from_this<session> {
     if (srv_->planner) plan = srv_->planner(req_);
     if (plan.how == body_plan::reject) return refuse(std::move(plan.rejection));
     auto length = head_->content_length();
-    if (plan.how == body_plan::to_file) return start_upload(length);
+    if (plan.how == body_plan::to_sink) return start_upload(length, std::move(plan.sink));
 
     if (length && *length > srv_->opts.body_limit) return refuse(too_large());
     body_.emplace(std::move(*head_));
@@ -241,9 +262,9 @@ class session : public std::enable_shared_from_this<session> {
     dispatch_request();
   }
 
-  // ---- a body streamed to a file ----
+  // ---- a body streamed to a sink ----
 
-  void start_upload(boost::optional<std::uint64_t> length) {
+  void start_upload(boost::optional<std::uint64_t> length, std::shared_ptr<body_sink> sink) {
     auto limit = srv_->opts.max_upload_bytes;
     if (length && *length > limit) return refuse(too_large());
     // The answer closes the connection. api-client (axios with a form-data stream) ends its
@@ -253,24 +274,14 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = false;
     upload_.emplace(std::move(*head_));
     head_.reset();
+    upload_->get().body() = std::move(sink);
     upload_->body_limit(limit);
     upload_->eager(true);  // put() parses every chunk it is given, not one at a time
-    if (srv_->opts.upload_dir.empty())
-      return refuse(
-          error_response(500, "The upload cannot be stored: no upload directory is set."));
-    std::error_code fec;
-    std::filesystem::create_directories(srv_->opts.upload_dir, fec);
-    auto path = srv_->opts.upload_dir / upload_file_name();
-    beast::error_code ec;
-    upload_->get().body().open(path.c_str(), beast::file_mode::write_new, ec);
-    if (ec)
-      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
-    upload_path_ = path;
     if (upload_->is_done()) return finish_upload();
     continue_then([self = shared_from_this()] { self->read_upload(); });
   }
 
-  // Reads the body in large pieces straight into the parser (which writes them to the file):
+  // Reads the body in large pieces straight into the parser (which hands them to the sink):
   // Beast's read_some reads at most 64 KiB, and only as much as the buffer's capacity (about 1 KiB
   // after a header), which made a 1 GiB upload a million system calls and timer resets.
   void read_upload() {
@@ -313,23 +324,15 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void finish_upload() {
-    beast::error_code ec;
-    upload_->get().body().file().close(ec);
+    req_.sink = std::move(upload_->get().body());
     upload_.reset();
-    if (ec) {
-      discard_upload();
-      return refuse(error_response(500, "The upload cannot be stored: " + ec.message() + "."));
-    }
-    req_.body_file = upload_path_.string();
     dispatch_request();
   }
 
+  // Drops an unfinished upload; its sink's owner cleans up what it wrote.
   void discard_upload() {
-    upload_.reset();  // closes the file
-    if (upload_path_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove(upload_path_, ec);
-    upload_path_.clear();
+    upload_.reset();
+    req_.sink.reset();
   }
 
   // Sends "100 Continue" first when the client waits for it before sending the body.
@@ -355,7 +358,7 @@ class session : public std::enable_shared_from_this<session> {
     // The handler may answer from any thread; the answer is written on this session's strand.
     srv_->h(req_, [self](response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->discard_upload();  // the handler is done with the body's file
+        self->discard_upload();  // the handler is done with the body's sink
         self->write(std::move(r));
       });
     });
@@ -453,8 +456,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> head_;
   std::optional<bhttp::request_parser<bhttp::string_body>> body_;
-  std::optional<bhttp::request_parser<bhttp::file_body>> upload_;
-  std::filesystem::path upload_path_;  // non-empty while this session owns an upload's file
+  std::optional<bhttp::request_parser<sink_body>> upload_;
   request req_;
   server::impl* srv_;
   unsigned version_ = 11;

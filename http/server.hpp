@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,12 +26,9 @@ struct server_options {
   // Default: 30 s to receive a whole request, 60 s idle on a kept-alive connection.
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds idle_timeout{60};
-  // Default: 5 GiB. Bodies streamed to disk (body_plan::to_file) larger than this get 413; it
+  // Default: 5 GiB. Bodies streamed to a sink (body_plan::to_sink) larger than this get 413; it
   // applies to chunked bodies as they arrive.
   std::uint64_t max_upload_bytes = 5ull << 30;
-  // Where streamed bodies are written while they arrive. REQUIRES: set when a planner can answer
-  // to_file; on the same file system as the package feed.
-  std::filesystem::path upload_dir;
 };
 
 using handler = std::function<void(const request&, std::function<void(response)>)>;

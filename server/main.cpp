@@ -209,7 +209,6 @@ int run(const settings& s) {
   so.port = port;
   so.threads = threads;
   so.max_upload_bytes = s.max_upload_bytes;
-  so.upload_dir = storage::incoming_dir(dir.feed());
   http::server srv(
       so,
       [&api](const http::request& r, std::function<void(http::response)> done) {

@@ -98,6 +98,8 @@ class package_writer {
   std::filesystem::path path_;
   std::unique_ptr<hashing> h_;
   std::uint64_t size_ = 0;
+  std::uint64_t writeback_from_ = 0;  // the bytes before it were handed to the disk already
+  static constexpr std::uint64_t writeback_step = 8 << 20;
   std::string sha1_, sha256_;
 };
 

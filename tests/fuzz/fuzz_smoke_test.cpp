@@ -116,3 +116,16 @@ TEST_CASE("the date parser survives mutated dates", "[fuzz]") {
       20000);
   SUCCEED("no crash, no hang, every property held");
 }
+
+TEST_CASE("the multipart parser survives mutated uploads and ignores how they are cut", "[fuzz]") {
+  run(fuzz::multipart_body,
+      {"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"A.1.0.0.zip\"\r\n"
+       "Content-Type: application/zip\r\n\r\nPK\r\n--XyZ-not-yet\r\n--XyZ--\r\n",
+       "preamble\r\n--XyZ \t\r\nContent-Disposition: form-data; name=a\r\n\r\ntext\r\n--XyZ\r\n"
+       "content-disposition: form-data; name=b; filename*=UTF-8''B%2E1.0.0.zip\r\n\r\n\r\n\r\n"
+       "--XyZ--",
+       "--XyZ\r\n\r\nno headers\r\n--XyZ\r\nContent-Disposition: form-data; filename=\"\"\r\n"
+       "\r\nx\r\n--XyZ--\r\n"},
+      20000);
+  SUCCEED("no crash, no hang, every property held");
+}

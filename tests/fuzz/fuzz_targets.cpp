@@ -3,10 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "http/json_util.hpp"
+#include "http/multipart.hpp"
 #include "http/server.hpp"
 
 namespace octomig::fuzz {
@@ -65,6 +68,64 @@ void event_codec(const std::uint8_t* data, std::size_t size) {
   if (l) FUZZ_ASSERT(events::decode_log_line(events::encode(*l)).ok());
   auto b = events::decode_body(bytes);
   if (b) FUZZ_ASSERT(events::decode_body(events::encode_body(*b)).ok());
+}
+
+namespace {
+
+// What the multipart parser made of a body: the outcome, the file name and the file's bytes.
+struct multipart_outcome {
+  bool ok = false;
+  bool complete = false;
+  std::string file_name;
+  std::string data;
+  bool operator==(const multipart_outcome& o) const {
+    return ok == o.ok && complete == o.complete && file_name == o.file_name && data == o.data;
+  }
+};
+
+// Feeds body in pieces whose sizes come from `sizes` (cycled; 0 means the whole rest).
+multipart_outcome parse_multipart(std::string_view body, const std::vector<std::size_t>& sizes) {
+  multipart_outcome out;
+  int parts = 0;
+  http::multipart_parser p(
+      "XyZ",
+      [&](const http::file_part& f) {
+        ++parts;
+        out.file_name = f.file_name;
+        return ok_status();
+      },
+      [&](const char* d, std::size_t n) {
+        out.data.append(d, n);
+        return ok_status();
+      });
+  std::size_t pos = 0, i = 0;
+  bool fed = true;
+  while (pos < body.size() && fed) {
+    auto k = sizes.empty() ? 0 : sizes[i++ % sizes.size()];
+    if (k == 0 || k > body.size() - pos) k = body.size() - pos;
+    fed = p.feed(body.data() + pos, k).ok();
+    pos += k;
+  }
+  auto done = p.finish();
+  out.ok = fed && done.ok();
+  out.complete = done.ok() && *done;
+  FUZZ_ASSERT(parts <= 1);
+  return out;
+}
+
+}  // namespace
+
+void multipart_body(const std::uint8_t* data, std::size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  auto whole = parse_multipart(body, {});
+  // The file's bytes are a part of the body: never more than it.
+  FUZZ_ASSERT(whole.data.size() <= size);
+  if (whole.complete) FUZZ_ASSERT(!whole.file_name.empty());
+  // However the body is cut into pieces as it arrives, the result is the same.
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 0; i < size && sizes.size() < 16; i += 7) sizes.push_back(1 + data[i] % 23);
+  FUZZ_ASSERT(parse_multipart(body, sizes) == whole);
+  FUZZ_ASSERT(parse_multipart(body, {1}) == whole);
 }
 
 void octopus_date(const std::uint8_t* data, std::size_t size) {

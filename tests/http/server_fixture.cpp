@@ -159,7 +159,6 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   so.request_timeout = std::chrono::seconds(5);
   so.idle_timeout = std::chrono::seconds(10);
   so.max_upload_bytes = opts.max_upload_bytes;
-  so.upload_dir = storage::incoming_dir(d.feed());
   auto* api = api_.get();
   server_ = std::make_unique<http::server>(
       so,
