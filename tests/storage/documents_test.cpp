@@ -211,6 +211,37 @@ TEST_CASE("lists filter by ids, partial name and name, in id order", "[documents
   CHECK(f.docs.list(space, "Environments", q)->size() == 2);
 }
 
+TEST_CASE("a page holds the documents at skip..skip+take in id order and counts every match",
+          "[documents]") {
+  fixture f;
+  for (int i = 1; i <= 12; ++i)
+    ok(f.docs.create(space, "Environments", json::object{{"Name", "Env " + std::to_string(i)}}));
+  auto ids = [](const octomig::storage::document_page& p) {
+    std::vector<std::string> out;
+    for (const auto& d : p.items) out.push_back(str(d, "Id"));
+    return out;
+  };
+  auto page = f.docs.page(space, "Environments", {}, 8, 3);
+  REQUIRE(page);
+  CHECK(page->total == 12);
+  CHECK(ids(*page) ==
+        std::vector<std::string>{"Environments-9", "Environments-10", "Environments-11"});
+  CHECK(page->items[0].at("Name").as_string() == "Env 9");
+  octomig::storage::document_query q;
+  q.ids = {"Environments-12", "Environments-2", "Environments-40"};
+  page = f.docs.page(space, "Environments", q, 1, 5);
+  REQUIRE(page);
+  CHECK(page->total == 2);
+  CHECK(ids(*page) == std::vector<std::string>{"Environments-12"});
+  q = {};
+  q.partial_name = "env 1";  // 1, 10, 11, 12
+  page = f.docs.page(space, "Environments", q, 1, 2);
+  REQUIRE(page);
+  CHECK(page->total == 4);
+  CHECK(ids(*page) == std::vector<std::string>{"Environments-10", "Environments-11"});
+  CHECK(f.docs.page(space, "Environments", {}, 20, 5)->items.empty());
+}
+
 TEST_CASE("sensitive values are sealed at rest and never read back in plaintext", "[documents]") {
   fixture f;
   const std::string secret = "hunter2-plaintext-secret";
