@@ -5,7 +5,8 @@
 namespace octomig::actors {
 namespace {
 
-caf::behavior ingress(caf::event_based_actor* self, caf::actor supervisor, caf::actor guard) {
+caf::behavior ingress(caf::event_based_actor* self, caf::actor supervisor, caf::actor guard,
+                      caf::actor documents) {
   return {
       [=](queue_atom q, queue_request& r) -> caf::result<caf::message> {
         if (r.name.empty())
@@ -25,13 +26,23 @@ caf::behavior ingress(caf::event_based_actor* self, caf::actor supervisor, caf::
       [=](set_atom s, bool on) -> caf::result<caf::message> {
         return self->delegate(guard, s, on);
       },
+      [=](document_atom d, storage::document_command& cmd) -> caf::result<caf::message> {
+        if (cmd.space_id.empty() || cmd.collection.empty())
+          return caf::make_message(document_reply(
+              make_error(errc::invalid_argument, "A document command needs a space and a type.")));
+        if (cmd.op != storage::document_op::create && cmd.id.empty())
+          return caf::make_message(
+              document_reply(make_error(errc::invalid_argument, "No id parameter was provided.")));
+        return self->delegate(documents, d, std::move(cmd));
+      },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_api_ingress(caf::actor_system& sys, caf::actor supervisor, caf::actor guard) {
-  return sys.spawn(ingress, std::move(supervisor), std::move(guard));
+caf::actor spawn_api_ingress(caf::actor_system& sys, caf::actor supervisor, caf::actor guard,
+                             caf::actor documents) {
+  return sys.spawn(ingress, std::move(supervisor), std::move(guard), std::move(documents));
 }
 
 }  // namespace octomig::actors

@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "actors/api_ingress.hpp"
+#include "actors/document_writer.hpp"
 #include "actors/journal.hpp"
 #include "actors/maintenance_guard.hpp"
 #include "actors/messages.hpp"
@@ -40,6 +41,10 @@ class caf_gateway final : public gateway {
   void set_maintenance(bool on, maintenance_callback done) override {
     ask<maintenance_reply>(sys_, ingress_, timeout_, std::move(done), set_atom::value, on);
   }
+  void write_document(storage::document_command command, document_callback done) override {
+    ask<document_reply>(sys_, ingress_, timeout_, std::move(done), document_atom::value,
+                        std::move(command));
+  }
 
  private:
   caf::actor_system& sys_;
@@ -53,7 +58,7 @@ struct engine::impl {
   engine_config cfg;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
-  caf::actor journal, guard, supervisor, ingress;
+  caf::actor journal, guard, supervisor, documents, ingress;
   std::unique_ptr<caf_gateway> gw;
   bool stopped = false;
 
@@ -61,7 +66,7 @@ struct engine::impl {
     if (stopped) return;
     stopped = true;
     // Commands stop first; the journal last, after it has written what it holds.
-    for (auto* a : {&ingress, &supervisor, &guard})
+    for (auto* a : {&ingress, &supervisor, &guard, &documents})
       if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     if (journal) caf::anon_send(journal, stop_atom::value);
     sys->await_all_actors_done();
@@ -76,6 +81,8 @@ engine::~engine() {
 
 result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   if (!cfg.store) return make_error(errc::invalid_argument, "the engine needs a store");
+  if (cfg.master_key.empty())
+    return make_error(errc::invalid_argument, "the engine needs the master key");
   auto p = std::make_unique<impl>();
   p->cfg = std::move(cfg);
   if (p->cfg.threads > 0) p->sys_cfg.set("scheduler.max-threads", p->cfg.threads);
@@ -93,7 +100,8 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   sc.server_node = p->cfg.server_node;
   sc.max_queue = p->cfg.max_queue;
   p->supervisor = spawn_task_supervisor(sys, std::move(sc));
-  p->ingress = spawn_api_ingress(sys, p->supervisor, p->guard);
+  p->documents = spawn_document_writer(sys, st, p->cfg.master_key);
+  p->ingress = spawn_api_ingress(sys, p->supervisor, p->guard, p->documents);
 
   bool recovered = false;
   {

@@ -1,6 +1,6 @@
-// The engine: the actor system with the journal, the maintenance guard, the task supervisor and
-// api_ingress, started in that order, and a gateway for http. Stopping it stops taking commands,
-// lets the journal finish the appends it holds, and joins every actor.
+// The engine: the actor system with the journal, the maintenance guard, the task supervisor, the
+// document writer and api_ingress, started in that order, and a gateway for http. Stopping it stops
+// taking commands, lets the journal finish the appends it holds, and joins every actor.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@ namespace octomig::actors {
 
 struct engine_config {
   storage::store* store = nullptr;  // REQUIRES: open read_write, outlives the engine
+  std::string master_key;           // seals sensitive values of the documents written
   std::filesystem::path work_root;
   std::string server_node = "octomig";
   pipeline_registry pipelines;

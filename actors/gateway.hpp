@@ -9,6 +9,7 @@
 
 #include "events/error.hpp"
 #include "events/task_state.hpp"
+#include "storage/documents.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::actors {
@@ -30,10 +31,14 @@ class gateway {
 
   using task_callback = std::function<void(result<events::task_state>)>;
   using maintenance_callback = std::function<void(result<storage::maintenance_state>)>;
+  // The document as the API shows it after the change (for a remove: as it was).
+  using document_callback = std::function<void(result<boost::json::object>)>;
 
   virtual void queue_task(queue_request request, task_callback done) = 0;
   virtual void cancel_task(std::string task_id, std::string requested_by, task_callback done) = 0;
   virtual void set_maintenance(bool on, maintenance_callback done) = 0;
+  // Creates, replaces or removes one of an instance's resources (storage::documents' rules).
+  virtual void write_document(storage::document_command command, document_callback done) = 0;
 };
 
 }  // namespace octomig::actors

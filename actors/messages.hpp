@@ -8,6 +8,7 @@
 #include "actors/gateway.hpp"
 #include "events/error.hpp"
 #include "events/task_state.hpp"
+#include "storage/documents.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::actors {
@@ -24,10 +25,12 @@ using set_atom = caf::atom_constant<caf::atom("set")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using warn_atom = caf::atom_constant<caf::atom("warn")>;
+using document_atom = caf::atom_constant<caf::atom("document")>;
 
 using append_reply = result<storage::appended>;
 using task_reply = result<events::task_state>;
 using maintenance_reply = result<storage::maintenance_state>;
+using document_reply = result<boost::json::object>;
 
 }  // namespace octomig::actors
 
@@ -36,3 +39,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::actors::append_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::actors::task_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::actors::maintenance_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::actors::queue_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::storage::document_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(octomig::actors::document_reply)

@@ -2,9 +2,9 @@
 // schema table (list, all, get, create, modify, delete, and the routes under an owner such as
 // /projects/{id}/variables). No collection has a handler of its own.
 //
-// Writes go from the handler straight to the document store's single write path
-// (storage::documents::execute). The design sends commands through actors; moving this call
-// behind one is a change to execute's caller only. Maintenance mode is enforced by the router.
+// Reads come straight from the document store; writes are commands sent through the engine's
+// gateway to the document writer actor (the store's single write path), and the answer is sent
+// from its callback. Maintenance mode is enforced by the router.
 #include <memory>
 #include <optional>
 
@@ -41,7 +41,8 @@ response failure(const error& e) {
 
 class resources : public std::enable_shared_from_this<resources> {
  public:
-  explicit resources(const api_config& cfg) : docs_(*cfg.store, cfg.master_key) {}
+  explicit resources(const api_config& cfg)
+      : docs_(*cfg.store, cfg.master_key), commands_(cfg.commands) {}
 
   void add_routes(route_table& t) {
     auto self = shared_from_this();
@@ -94,7 +95,8 @@ class resources : public std::enable_shared_from_this<resources> {
   }
 
  private:
-  storage::documents docs_;
+  storage::documents docs_;  // reads only
+  actors::gateway* commands_;
 
   // Only the default space exists so far.
   static bool known_space(const call& k) { return k.space_or_default() == "Spaces-1"; }
@@ -197,10 +199,8 @@ class resources : public std::enable_shared_from_this<resources> {
     if (!body) return;
     // Under an owner's route the owner comes from the route, whatever the body says.
     if (!owner.empty()) (*body)[s.owner_field.substr(1)] = owner;
-    auto space = k.space_or_default();
-    auto d = docs_.execute({storage::document_op::create, space, s.name, {}, std::move(*body)});
-    if (!d) return f(failure(d.err()));
-    f(json_response(shown(s, space, std::move(*d)), 201));
+    write({storage::document_op::create, k.space_or_default(), s.name, {}, std::move(*body)}, s,
+          201, f);
   }
 
   void modify(const schema& s, const call& k, const std::string& id_or_slug, const respond_fn& f) {
@@ -208,19 +208,26 @@ class resources : public std::enable_shared_from_this<resources> {
     if (!id) return;
     auto body = body_of(k, f);
     if (!body) return;
-    auto space = k.space_or_default();
-    auto d = docs_.execute({storage::document_op::replace, space, s.name, *id, std::move(*body)});
-    if (!d) return f(failure(d.err()));
-    f(json_response(shown(s, space, std::move(*d))));
+    write({storage::document_op::replace, k.space_or_default(), s.name, *id, std::move(*body)}, s,
+          200, f);
   }
 
   void remove(const schema& s, const call& k, const std::string& id_or_slug, const respond_fn& f) {
     auto id = resolve(s, k, id_or_slug, f);
     if (!id) return;
-    auto space = k.space_or_default();
-    auto d = docs_.execute({storage::document_op::remove, space, s.name, *id, {}});
-    if (!d) return f(failure(d.err()));
-    f(json_response(shown(s, space, std::move(*d))));
+    write({storage::document_op::remove, k.space_or_default(), s.name, *id, {}}, s, 200, f);
+  }
+
+  // Sends the command to the document writer; answers from its callback (an actor thread).
+  void write(storage::document_command cmd, const schema& s, unsigned status,
+             const respond_fn& f) const {
+    auto space = cmd.space_id;
+    // The callback keeps this object alive: it may run after the route table is gone.
+    commands_->write_document(
+        std::move(cmd), [self = shared_from_this(), &s, space, status, f](result<json::object> d) {
+          if (!d) return f(failure(d.err()));
+          f(json_response(self->shown(s, space, std::move(*d)), status));
+        });
   }
 };
 

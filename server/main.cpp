@@ -189,6 +189,7 @@ int run(const settings& s) {
   std::size_t threads = s.threads ? s.threads : std::max(2u, std::thread::hardware_concurrency());
   actors::engine_config ec;
   ec.store = store.get();
+  ec.master_key = *master;
   ec.work_root = dir.work();
   ec.threads = threads;
   auto eng = actors::engine::start(std::move(ec));

@@ -135,6 +135,9 @@ struct engine_fixture {
   void start() {
     actors::engine_config cfg;
     cfg.store = store.get();
+    auto master = storage::load_or_create_master_key(data);
+    REQUIRE(master.ok());
+    cfg.master_key = *master;
     cfg.work_root = data.work();
     cfg.threads = 2;
     cfg.pipelines = pipelines();

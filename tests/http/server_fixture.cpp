@@ -127,6 +127,7 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
 
   actors::engine_config ec;
   ec.store = store_.get();
+  ec.master_key = *master;
   ec.work_root = d.work();
   ec.server_node = "octomig-test";
   ec.threads = 2;
