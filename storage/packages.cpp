@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "storage/keys.hpp"
 #include "storage/store_impl.hpp"
@@ -270,26 +274,128 @@ status delete_package(store& st, const fs::path& feed_root, const package_record
 
 // ---- package_writer ----
 
-// SHA-1 and SHA-256, both on the writing thread over the same piece while it is in the cache. A
-// helper thread for SHA-256 paid for itself only when a core was free; during an upload the client
-// and the network stack keep the other core busy, and the hand-offs cost more than they saved.
-struct package_writer::hashing {
+// The writer's worker: write() copies each piece into a 1 MiB buffer and hands full buffers over;
+// one thread hashes them (SHA-1 then SHA-256 over the same buffer while it is in the cache),
+// writes them to the file and starts their writeback. The caller (an I/O thread during an upload)
+// thus only copies, and goes back to reading the socket while the worker hashes: the client, the
+// reading and the hashing overlap instead of taking turns. At most `max_buffers` buffers exist, so
+// a fast client waits for the disk instead of filling memory.
+struct package_writer::pipeline {
+  static constexpr std::size_t buffer_size = 1 << 20;
+  static constexpr std::size_t max_buffers = 4;
+  static constexpr std::uint64_t writeback_step = 8 << 20;
+
+  int fd;
   EVP_MD_CTX* sha1 = EVP_MD_CTX_new();
   EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<std::string> full;    // guarded by mu: buffers waiting for the worker, in order
+  std::vector<std::string> spare;  // guarded by mu: emptied buffers to fill again
+  std::size_t buffers = 1;         // guarded by mu: how many exist (filling included)
+  bool closing = false;            // guarded by mu: no more buffers will come
+  std::optional<error> failed;     // guarded by mu: the first write error
+  std::string filling;             // the caller's
+  std::uint64_t written = 0, writeback_from = 0;  // the worker's
+  std::thread worker;
 
-  ~hashing() {
+  explicit pipeline(int f) : fd(f) {
+    filling.reserve(buffer_size);
+    worker = std::thread([this] { run(); });
+  }
+
+  ~pipeline() {
+    close();
     EVP_MD_CTX_free(sha1);
     EVP_MD_CTX_free(sha256);
   }
 
-  void update(const char* data, std::size_t n) {
-    // In cache-sized steps, so that the second digest reads what the first just read.
-    constexpr std::size_t step = 64 * 1024;
-    for (std::size_t at = 0; at < n; at += step) {
-      auto k = std::min(step, n - at);
-      EVP_DigestUpdate(sha1, data + at, k);
-      EVP_DigestUpdate(sha256, data + at, k);
+  // Lets the worker finish what it holds, then joins it.
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
     }
+    changed.notify_all();
+    if (worker.joinable()) worker.join();
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      changed.wait(lock, [this] { return !full.empty() || closing; });
+      if (full.empty()) return;
+      std::string buf = std::move(full.front());
+      full.pop_front();
+      bool skip = failed.has_value();
+      lock.unlock();
+      std::optional<error> e;
+      if (!skip) e = consume(buf);
+      buf.clear();
+      lock.lock();
+      if (e && !failed) failed = std::move(e);
+      spare.push_back(std::move(buf));
+      changed.notify_all();
+    }
+  }
+
+  std::optional<error> consume(const std::string& buf) {
+    EVP_DigestUpdate(sha1, buf.data(), buf.size());
+    EVP_DigestUpdate(sha256, buf.data(), buf.size());
+    for (const char* p = buf.data(); p < buf.data() + buf.size();) {
+      ssize_t k = ::write(fd, p, static_cast<std::size_t>(buf.data() + buf.size() - p));
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) return make_error(errc::io_error, "cannot write the package file (disk full?)");
+      p += k;
+    }
+    written += buf.size();
+    // Starts writing the file to disk while the rest arrives, so that finish()'s fsync waits only
+    // for the last few megabytes instead of the whole package.
+    if (written - writeback_from >= writeback_step) {
+      ::sync_file_range(fd, static_cast<off_t>(writeback_from),
+                        static_cast<off_t>(written - writeback_from), SYNC_FILE_RANGE_WRITE);
+      writeback_from = written;
+    }
+    return std::nullopt;
+  }
+
+  // Hands the filled buffer to the worker and takes an empty one (waiting while all are in use).
+  status hand_over() {
+    std::unique_lock<std::mutex> lock(mu);
+    if (failed) return *failed;
+    full.push_back(std::move(filling));
+    changed.notify_all();
+    if (spare.empty() && buffers < max_buffers) {
+      ++buffers;
+      filling = std::string();
+      filling.reserve(buffer_size);
+      return ok_status();
+    }
+    changed.wait(lock, [this] { return !spare.empty(); });
+    filling = std::move(spare.back());
+    spare.pop_back();
+    return ok_status();
+  }
+
+  status write(const char* data, std::size_t n) {
+    while (n > 0) {
+      auto k = std::min(n, buffer_size - filling.size());
+      filling.append(data, k);
+      data += k;
+      n -= k;
+      if (filling.size() == buffer_size)
+        if (auto s = hand_over(); !s) return s;
+    }
+    return ok_status();
+  }
+
+  // Writes what is left and stops the worker; the first error of any write.
+  status drain() {
+    if (!filling.empty())
+      if (auto s = hand_over(); !s) return s;
+    close();
+    if (failed) return *failed;
+    return ok_status();
   }
 };
 
@@ -299,18 +405,19 @@ result<std::unique_ptr<package_writer>> package_writer::create(const fs::path& f
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
-  w->h_ = std::make_unique<hashing>();
-  if (!w->h_->sha1 || !w->h_->sha256 || !EVP_DigestInit_ex(w->h_->sha1, EVP_sha1(), nullptr) ||
-      !EVP_DigestInit_ex(w->h_->sha256, EVP_sha256(), nullptr))
-    return make_error(errc::io_error, "cannot initialise SHA-1 and SHA-256");
   auto path = dir / ("package-" + random_suffix() + ".partial");
   w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (w->fd_ < 0) return make_error(errc::io_error, "cannot create " + path.string());
   w->path_ = path;
+  w->p_ = std::make_unique<pipeline>(w->fd_);
+  if (!w->p_->sha1 || !w->p_->sha256 || !EVP_DigestInit_ex(w->p_->sha1, EVP_sha1(), nullptr) ||
+      !EVP_DigestInit_ex(w->p_->sha256, EVP_sha256(), nullptr))
+    return make_error(errc::io_error, "cannot initialise SHA-1 and SHA-256");
   return w;
 }
 
 package_writer::~package_writer() {
+  p_.reset();  // the worker stops before the file is closed
   if (fd_ >= 0) ::close(fd_);
   if (!path_.empty()) {
     std::error_code ec;
@@ -320,30 +427,18 @@ package_writer::~package_writer() {
 
 status package_writer::write(const char* data, std::size_t n) {
   if (fd_ < 0) return make_error(errc::io_error, "the package file is closed");
-  h_->update(data, n);
-  for (const char* p = data; p < data + n;) {
-    ssize_t k = ::write(fd_, p, static_cast<std::size_t>(data + n - p));
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return make_error(errc::io_error, "cannot write the package file (disk full?)");
-    p += k;
-  }
+  if (auto s = p_->write(data, n); !s) return s;
   size_ += n;
-  // Starts writing the file to disk while the rest arrives, so that finish()'s fsync waits only
-  // for the last few megabytes instead of the whole package.
-  if (size_ - writeback_from_ >= writeback_step) {
-    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
-                      static_cast<off_t>(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
-    writeback_from_ = size_;
-  }
   return ok_status();
 }
 
 status package_writer::finish() {
+  if (auto s = p_->drain(); !s) return s;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
-  EVP_DigestFinal_ex(h_->sha1, md, &len);
+  EVP_DigestFinal_ex(p_->sha1, md, &len);
   sha1_ = hex(md, len);
-  EVP_DigestFinal_ex(h_->sha256, md, &len);
+  EVP_DigestFinal_ex(p_->sha256, md, &len);
   sha256_ = hex(md, len);
   // The rename must never install a file whose bytes are not yet on disk.
   bool synced = ::fsync(fd_) == 0;

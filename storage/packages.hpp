@@ -71,7 +71,9 @@ std::filesystem::path package_path(const std::filesystem::path& feed_root,
 // Where raw uploads and package files are staged; on the feed's file system so renames are atomic.
 std::filesystem::path incoming_dir(const std::filesystem::path& feed_root);
 
-// A package file being written: a temporary file in incoming_dir, hashed as it is written.
+// A package file being written: a temporary file in incoming_dir, hashed as it is written. write()
+// only copies into a buffer; a worker thread of the writer hashes and writes, so that the caller
+// can go on reading. Errors of the worker show at a later write() or at finish().
 // Destroying it before publish_package() took it over removes the temporary file.
 class package_writer {
  public:
@@ -90,16 +92,14 @@ class package_writer {
   // The file was renamed away: the destructor must not remove anything.
   void released() { path_.clear(); }
 
-  struct hashing;
+  struct pipeline;
 
  private:
   package_writer() = default;
   int fd_ = -1;
   std::filesystem::path path_;
-  std::unique_ptr<hashing> h_;
+  std::unique_ptr<pipeline> p_;
   std::uint64_t size_ = 0;
-  std::uint64_t writeback_from_ = 0;  // the bytes before it were handed to the disk already
-  static constexpr std::uint64_t writeback_step = 8 << 20;
   std::string sha1_, sha256_;
 };
 
