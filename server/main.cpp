@@ -175,6 +175,10 @@ int run(const settings& s) {
   // Nothing can be uploading yet: leftovers of a crash in the feed are removed before any request.
   auto swept = storage::sweep_feed(*store, dir.feed());
   if (!swept) return log::error(swept.err().message), 1;
+  if (swept->publishes_completed || swept->publishes_dropped)
+    log::info("package feed: completed " + std::to_string(swept->publishes_completed) +
+              " and undid " + std::to_string(swept->publishes_dropped) +
+              " package publish(es) an earlier run left unfinished");
   if (swept->temporary_removed || swept->orphans_removed)
     log::info("package feed: removed " + std::to_string(swept->temporary_removed) +
               " unfinished upload(s) and " + std::to_string(swept->orphans_removed) +

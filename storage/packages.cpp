@@ -253,6 +253,79 @@ status put_package(store& st, const package_record& rec) {
   return ok_status();
 }
 
+// ---- publish intents ----
+//
+// A publish renames the package into place, then writes its index row. For a replacement the
+// rename overwrites the old file, so a crash between the two would leave the new bytes indexed with
+// the old size and hashes. Before the rename, an intent row is written (synced): the temporary
+// file's name, the file the publish replaces (when its name differs) and the new row. The index row
+// and the intent's removal then go in one synced batch. At start-up, an intent whose temporary file
+// still exists never got renamed and is dropped; one whose file is gone was renamed, and the
+// publish is completed. Intent keys start with a byte no space id starts with, so space scans never
+// see them.
+
+const std::string intent_prefix = std::string("\x01intent") + '\0';
+
+std::string intent_key(const package_record& rec) {
+  return intent_prefix + index_key(rec.space_id, rec.package_id, rec.version);
+}
+
+struct publish_intent {
+  std::string temporary_name;  // in incoming_dir
+  std::string replaced_file;   // in feed/<space>/, removed once the publish is complete; or empty
+  package_record record;
+};
+
+std::string encode(const publish_intent& i) {
+  std::string out;
+  put_str(out, i.temporary_name);
+  put_str(out, i.replaced_file);
+  return out + encode(i.record);
+}
+
+result<publish_intent> decode_intent(std::string_view in) {
+  auto bad = [] { return make_error(errc::corruption, "a package publish intent is damaged"); };
+  publish_intent i;
+  std::size_t pos = 0;
+  for (auto* s : {&i.temporary_name, &i.replaced_file}) {
+    if (in.size() - pos < 4) return bad();
+    std::size_t n = keys::get_u32(in.substr(pos, 4));
+    pos += 4;
+    if (in.size() - pos < n) return bad();
+    s->assign(in.substr(pos, n));
+    pos += n;
+  }
+  auto r = decode(in.substr(pos));
+  if (!r) return r.err();
+  i.record = std::move(*r);
+  return i;
+}
+
+status put_intent(store& st, const publish_intent& i) {
+  auto& d = st.internals();
+  auto s = d.db->Put(write_options(d), d.h(cf_packages), intent_key(i.record), encode(i));
+  if (!s.ok()) return io(s, "cannot record the package publish");
+  return ok_status();
+}
+
+status drop_intent(store& st, const package_record& rec) {
+  auto& d = st.internals();
+  auto s = d.db->Delete(write_options(d), d.h(cf_packages), intent_key(rec));
+  if (!s.ok()) return io(s, "cannot drop the package publish record");
+  return ok_status();
+}
+
+// The index row and the intent's removal, in one synced batch.
+status complete_intent(store& st, const package_record& rec) {
+  auto& d = st.internals();
+  rocksdb::WriteBatch b;
+  b.Put(d.h(cf_packages), index_key(rec.space_id, rec.package_id, rec.version), encode(rec));
+  b.Delete(d.h(cf_packages), intent_key(rec));
+  auto s = d.db->Write(write_options(d), &b);
+  if (!s.ok()) return io(s, "cannot write the package index");
+  return ok_status();
+}
+
 fs::path package_path(const fs::path& feed_root, const package_record& rec) {
   return feed_root / rec.space_id / rec.file_name;
 }
@@ -452,7 +525,7 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
                                         std::unique_ptr<package_writer> w,
                                         const std::string& space_id, const package_identity& id,
                                         overwrite_mode mode, bool may_replace,
-                                        events::timestamp_us now) {
+                                        events::timestamp_us now, const publish_faults& faults) {
   if (auto f = w->finish(); !f) return f.err();
   std::lock_guard<std::mutex> lock(feed_mu);
   auto existing = get_package(st, space_id, id.package_id, id.version);
@@ -483,27 +556,61 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
+  publish_intent intent;
+  intent.temporary_name = w->path().filename().string();
+  // A replacement with another extension leaves the old file behind under its old name.
+  if (existing && existing->file_name != rec.file_name) intent.replaced_file = existing->file_name;
+  intent.record = rec;
+  if (auto p = put_intent(st, intent); !p) return p.err();
+  if (faults.stop_before_rename) {
+    w->released();  // a crash leaves the temporary file behind
+    return make_error(errc::unavailable, "stopped before the rename, as a crash would");
+  }
   auto target = dir / rec.file_name;
   fs::rename(w->path(), target, ec);
-  if (ec)
+  if (ec) {
+    drop_intent(st, rec);  // if that fails too, the start-up sweep drops it (the file is there)
     return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
-  w->released();
-  if (auto p = put_package(st, rec); !p) {
-    fs::remove(target, ec);
-    return p.err();
   }
-  // A replacement with another extension leaves the old file behind under its old name.
-  if (existing && existing->file_name != rec.file_name) fs::remove(dir / existing->file_name, ec);
+  w->released();
+  if (faults.stop_after_rename)
+    return make_error(errc::unavailable, "stopped after the rename, as a crash would");
+  // If this fails the intent stays, and the next start completes the publish.
+  if (auto p = complete_intent(st, rec); !p) return p.err();
+  if (!intent.replaced_file.empty()) fs::remove(dir / intent.replaced_file, ec);
   return publish_outcome{std::move(rec), true};
 }
 
-result<sweep_report> sweep_feed(const store& st, const fs::path& feed_root) {
+result<sweep_report> sweep_feed(store& st, const fs::path& feed_root) {
   sweep_report report;
   std::error_code ec;
   auto incoming = incoming_dir(feed_root);
   fs::create_directories(incoming, ec);
   if (ec)
     return make_error(errc::io_error, "cannot create " + incoming.string() + ": " + ec.message());
+  // Publishes a crash interrupted, before the temporary files they name are removed.
+  std::vector<publish_intent> intents;
+  {
+    auto& d = st.internals();
+    std::unique_ptr<rocksdb::Iterator> it(
+        d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_packages)));
+    for (it->Seek(intent_prefix); it->Valid() && it->key().starts_with(intent_prefix); it->Next()) {
+      auto i = decode_intent(std::string_view(it->value().data(), it->value().size()));
+      if (!i) return i.err();
+      intents.push_back(std::move(*i));
+    }
+    if (!it->status().ok()) return io(it->status(), "cannot read the package publish records");
+  }
+  for (const auto& i : intents) {
+    if (fs::exists(incoming / i.temporary_name, ec)) {
+      if (auto s = drop_intent(st, i.record); !s) return s.err();  // never renamed
+      ++report.publishes_dropped;
+      continue;
+    }
+    if (auto s = complete_intent(st, i.record); !s) return s.err();
+    if (!i.replaced_file.empty()) fs::remove(feed_root / i.record.space_id / i.replaced_file, ec);
+    ++report.publishes_completed;
+  }
   for (const auto& e : fs::directory_iterator(incoming, ec)) {
     std::error_code rm;
     fs::remove_all(e.path(), rm);

@@ -2,9 +2,10 @@
 // `packages` column family (key: space id \0 lower-case package id \0 lower-case version).
 //
 // A package file is written to a temporary file under feed/.incoming/ while its hashes are
-// computed, renamed into place only when complete, and indexed after the rename. A crash between
-// the rename and the index write leaves a file without an index row: sweep_feed() removes such
-// orphans (and every leftover temporary file) at start-up, before the server accepts requests.
+// computed, renamed into place only when complete, and indexed after the rename, with an intent
+// row written before the rename so that sweep_feed() can finish or undo a publish a crash cut
+// short. sweep_feed() also removes leftover temporary files and files no index row names, at
+// start-up, before the server accepts requests.
 #pragma once
 
 #include <cstdint>
@@ -115,21 +116,34 @@ inline constexpr const char* package_exists_message =
     "A package with the same ID and version already exists. To proceed anyway, specify an "
     "overwriteMode of OverwriteExisting or IgnoreIfExists.";
 
+// For tests: publish_package returns errc::unavailable right before or right after the rename,
+// leaving exactly what a crash at that point leaves.
+struct publish_faults {
+  bool stop_before_rename = false;
+  bool stop_after_rename = false;
+};
+
 // Finishes the writer (fsync), then, serialised with every other publish: decides by mode
-// (errc::conflict for FailIfExists; errc::forbidden when replacing without may_replace), renames
-// the file into feed/<space>/ and writes the index row. The writer is consumed either way.
+// (errc::conflict for FailIfExists; errc::forbidden when replacing without may_replace), records
+// its intent, renames the file into feed/<space>/, and writes the index row and removes the
+// intent in one batch; a crash in between is completed or undone by sweep_feed. The writer is
+// consumed either way.
 result<publish_outcome> publish_package(store& st, const std::filesystem::path& feed_root,
                                         std::unique_ptr<package_writer> w,
                                         const std::string& space_id, const package_identity& id,
                                         overwrite_mode mode, bool may_replace,
-                                        events::timestamp_us now);
+                                        events::timestamp_us now,
+                                        const publish_faults& faults = {});
 
-// Start-up recovery, before any request: empties incoming_dir (creating it if missing) and removes
+// Start-up recovery, before any request: completes the publishes whose rename happened and drops
+// the others (see publish_package), empties incoming_dir (creating it if missing) and removes
 // files in feed/<space>/ that no index row names. REQUIRES: no upload or publish runs.
 struct sweep_report {
+  std::size_t publishes_completed = 0;
+  std::size_t publishes_dropped = 0;
   std::size_t temporary_removed = 0;
   std::size_t orphans_removed = 0;
 };
-result<sweep_report> sweep_feed(const store& st, const std::filesystem::path& feed_root);
+result<sweep_report> sweep_feed(store& st, const std::filesystem::path& feed_root);
 
 }  // namespace octomig::storage

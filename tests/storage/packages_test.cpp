@@ -209,4 +209,68 @@ TEST_CASE("the start-up sweep removes unfinished uploads and unindexed files onl
   CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "kept");
 }
 
+TEST_CASE("a replacement cut short after its rename is completed at start-up", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto feed = dir / "feed";
+  std::string old_sha1;
+  {
+    auto st = testing::open_store(dir / "db");
+    auto first = publish_package(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
+                                 overwrite_mode::fail_if_exists, false, 1);
+    REQUIRE(first.ok());
+    old_sha1 = first->record.sha1;
+    publish_faults crash;
+    crash.stop_after_rename = true;
+    auto cut = publish_package(*st, feed, writer_with(feed, "new bytes!"), "Spaces-1",
+                               package_identity{"Foo", "1.0.0", ".tgz"},
+                               overwrite_mode::overwrite_existing, true, 2, crash);
+    REQUIRE_FALSE(cut.ok());
+    // The crash state: the new file is in place, the index still describes the old one.
+    CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.tgz") == "new bytes!");
+    CHECK(get_package(*st, "Spaces-1", "Foo", "1.0.0")->sha1 == old_sha1);
+  }
+  auto st = testing::open_store(dir / "db");
+  auto report = sweep_feed(*st, feed);
+  REQUIRE(report.ok());
+  CHECK(report->publishes_completed == 1);
+  auto row = get_package(*st, "Spaces-1", "Foo", "1.0.0");
+  REQUIRE(row.ok());
+  CHECK(row->size_bytes == 10);
+  CHECK(row->sha1 != old_sha1);
+  CHECK(row->file_name == "Foo.1.0.0.tgz");
+  CHECK(read_file(package_path(feed, *row)) == "new bytes!");
+  CHECK_FALSE(fs::exists(feed / "Spaces-1" / "Foo.1.0.0.zip"));  // the replaced file
+  // A second sweep finds nothing more to do.
+  auto again = sweep_feed(*st, feed);
+  REQUIRE(again.ok());
+  CHECK(again->publishes_completed == 0);
+  CHECK(again->orphans_removed == 0);
+}
+
+TEST_CASE("a publish cut short before its rename is undone at start-up", "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto feed = dir / "feed";
+  {
+    auto st = testing::open_store(dir / "db");
+    REQUIRE(publish_package(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
+                            overwrite_mode::fail_if_exists, false, 1)
+                .ok());
+    publish_faults crash;
+    crash.stop_before_rename = true;
+    // A crash removes nothing: the temporary file stays.
+    REQUIRE_FALSE(publish_package(*st, feed, writer_with(feed, "never installed"), "Spaces-1",
+                                  foo_1, overwrite_mode::overwrite_existing, true, 2, crash)
+                      .ok());
+    CHECK(files_in(incoming_dir(feed)) == 1);
+  }
+  auto st = testing::open_store(dir / "db");
+  auto report = sweep_feed(*st, feed);
+  REQUIRE(report.ok());
+  CHECK(report->publishes_dropped == 1);
+  CHECK(report->publishes_completed == 0);
+  CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "old bytes");
+  CHECK(get_package(*st, "Spaces-1", "Foo", "1.0.0")->size_bytes == 9);
+  CHECK(files_in(incoming_dir(feed)) == 0);
+}
+
 }  // namespace octomig::storage
