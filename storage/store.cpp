@@ -506,4 +506,10 @@ result<std::uint64_t> store::rebuild_projections() {
   return r->events;
 }
 
+status store::sync() {
+  auto s = impl_->db->FlushWAL(true);
+  if (!s.ok()) return io(s, "cannot sync the store");
+  return ok_status();
+}
+
 }  // namespace octomig::storage

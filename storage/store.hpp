@@ -46,7 +46,8 @@ struct options {
   open_mode mode = open_mode::read_write;
   // Where a secondary keeps its own files. Default: a fresh temporary directory.
   std::filesystem::path secondary_dir;
-  // Sync every write to the disk. Default: true. Only benchmarks of the raw path turn this off.
+  // Sync every write to the disk. Default: true. Benchmarks of the raw path and bulk loads into a
+  // new store (octomig-admin seed, which calls store::sync() at the end) turn this off.
   bool sync = true;
 };
 
@@ -131,6 +132,8 @@ class store {
 
   // Replays the whole log in memory and compares the result with the stored read models.
   result<projection_report> verify_projections() const;
+  // Makes every write so far durable (for a store opened with sync off).
+  status sync();
   // Replays the whole log in memory only (no comparison); returns the number of events.
   result<std::uint64_t> replay_in_memory() const;
   // Replaces the stored read models with the ones replayed from the log (read_write mode).

@@ -748,7 +748,8 @@ status run_seed(const invocation& inv) {
                                                   std::to_string(max_log_lines) +
                                                   " log lines per task");
 
-  auto opened = open_or_create_for_writing(inv.dir);
+  // A seed fills a new store: one sync at the end instead of one per document and task.
+  auto opened = open_or_create_for_writing(inv.dir, false);
   if (!opened) return opened.err();
   storage::store& st = **opened;
   auto master_key = storage::load_or_create_master_key(inv.dir);
@@ -768,6 +769,7 @@ status run_seed(const invocation& inv) {
 
   seeder s(st, docs, z);
   if (auto done = s.run(); !done) return done.err();
+  if (auto synced = st.sync(); !synced) return synced.err();
 
   std::uint64_t total = 0;
   for (const auto& [collection, n] : s.created) {

@@ -31,10 +31,11 @@ std::optional<pid_t> lock_holder(const fs::path& db_dir) {
 }
 
 // The store opened read_write (created when missing), or the running-server refusal.
-result<std::unique_ptr<storage::store>> open_writer(const storage::data_dir& d) {
+result<std::unique_ptr<storage::store>> open_writer(const storage::data_dir& d, bool sync) {
   storage::options o;
   o.db_dir = d.db();
   o.mode = storage::open_mode::read_write;
+  o.sync = sync;
   auto st = storage::store::open(o);
   if (st) return st;
   if (auto pid = lock_holder(d.db())) {
@@ -70,12 +71,13 @@ result<std::unique_ptr<storage::store>> open_for_reading(const storage::data_dir
 
 result<std::unique_ptr<storage::store>> open_for_writing(const storage::data_dir& d) {
   if (auto s = require_store(d); !s) return s.err();
-  return open_writer(d);
+  return open_writer(d, true);
 }
 
-result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d) {
+result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d,
+                                                                   bool sync) {
   if (auto s = storage::ensure_layout(d); !s) return s.err();
-  return open_writer(d);
+  return open_writer(d, sync);
 }
 
 events::timestamp_us now_us() {

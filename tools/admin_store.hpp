@@ -23,8 +23,11 @@ result<std::unique_ptr<storage::store>> open_for_reading(const storage::data_dir
 result<std::unique_ptr<storage::store>> open_for_writing(const storage::data_dir& d);
 
 // As open_for_writing, but a data directory or store that does not exist yet is created, with
-// the directory layout octomigd makes (the master key and bootstrap are the caller's).
-result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d);
+// the directory layout octomigd makes (the master key and bootstrap are the caller's). With
+// sync false, writes are not synced one by one: the caller calls store::sync() when done (a crash
+// before that can lose the last writes; only for bulk loads into a new store).
+result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d,
+                                                                   bool sync = true);
 
 // The wall clock in the log's unit.
 events::timestamp_us now_us();
