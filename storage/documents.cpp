@@ -107,7 +107,7 @@ bool iequal(const std::string& a, const std::string& b) {
 }
 
 // Ids sort by their trailing number, so Projects-2 comes before Projects-10.
-std::pair<std::uint64_t, std::string> id_order(const std::string& id) {
+std::pair<std::uint64_t, std::string_view> id_order(std::string_view id) {
   std::size_t i = id.size();
   while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9') --i;
   std::uint64_t n = 0;
@@ -280,7 +280,24 @@ struct documents::impl {
     return std::move(v.as_object());
   }
 
-  // Every stored document of a collection in a space, in id order.
+  // The ids of a collection in id order, read from the keys alone.
+  result<std::vector<std::string>> scan_ids(const std::string& space,
+                                            const std::string& collection) const {
+    std::vector<std::string> out;
+    auto prefix = doc_prefix(space, collection);
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
+    for (it->Seek(prefix); it->Valid(); it->Next())
+      out.emplace_back(it->key().ToStringView().substr(prefix.size()));
+    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
+    return out;
+  }
+
   // The stored text of every document of a collection, in id order, not parsed (a page of a
   // large collection parses only what it shows).
   result<std::vector<std::pair<std::string, std::string>>> scan_text(
@@ -730,11 +747,31 @@ result<document_page> documents::page(const std::string& space, const std::strin
                                       std::size_t take) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
-  auto all = impl_->scan_text(space, s->name);
-  if (!all) return all.err();
-  // Without owner or name filters a document need not be parsed to know that it matches.
+  // Without owner or name filters a document need not be read to know that it matches: the keys
+  // give the ids, their order and the total, and only the page's documents are read.
   bool by_content = !q.owner_id.empty() ||
                     (!s->name_field.empty() && (!q.name.empty() || !q.partial_name.empty()));
+  document_page out;
+  if (!by_content) {
+    auto ids = impl_->scan_ids(space, s->name);
+    if (!ids) return ids.err();
+    for (const auto& id : *ids) {
+      if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
+      std::size_t index = out.total++;
+      if (index < skip || out.items.size() >= take) continue;
+      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
+      if (!text) continue;  // removed since the scan
+      json::error_code ec;
+      auto v = json::parse(*text, ec);
+      if (ec || !v.is_object())
+        return make_error(errc::corruption,
+                          "the stored document " + id + " of " + s->name + " is not a JSON object");
+      out.items.push_back(impl_->redact(*s, std::move(v.as_object())));
+    }
+    return out;
+  }
+  auto all = impl_->scan_text(space, s->name);
+  if (!all) return all.err();
   auto parse = [&](const std::string& id, const std::string& text) -> result<json::object> {
     json::error_code ec;
     auto v = json::parse(text, ec);
@@ -743,7 +780,6 @@ result<document_page> documents::page(const std::string& space, const std::strin
                         "the stored document " + id + " of " + s->name + " is not a JSON object");
     return std::move(v.as_object());
   };
-  document_page out;
   for (auto& [id, text] : *all) {
     if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
     std::optional<json::object> doc;
