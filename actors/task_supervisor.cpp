@@ -84,12 +84,18 @@ void remove_work_dir(sup* self, const std::string& id) {
   std::filesystem::remove_all(self->state.cfg.work_root / id, ec);
 }
 
-// Completes the running task with the final event its end calls for.
+// Completes the running task with the final event its end calls for. Maintenance mode is given
+// back first: a client that sees the task's final state can write at once (a crash in between
+// leaves the task Executing, and recovery interrupts it).
 void complete(sup* self, events::task_command cmd) {
   auto& r = *self->state.running;
   if (r.finishing) return;
   r.finishing = true;
-  execute(self, r.id, std::move(cmd), [=](task_reply) { finish(self); });
+  auto id = r.id;
+  auto record = [=] { execute(self, id, cmd, [=](task_reply) { finish(self); }); };
+  if (!r.holds_maintenance) return record();
+  r.holds_maintenance = false;
+  with_maintenance(self, leave_atom::value, id, record);
 }
 
 void complete_ending(sup* self) {
