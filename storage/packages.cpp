@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -347,34 +349,58 @@ status delete_package(store& st, const fs::path& feed_root, const package_record
 
 // ---- package_writer ----
 
-// The writer's worker: write() copies each piece into a 1 MiB buffer and hands full buffers over;
-// one thread hashes them (SHA-1 then SHA-256 over the same buffer while it is in the cache),
-// writes them to the file and starts their writeback. The caller (an I/O thread during an upload)
-// thus only copies, and goes back to reading the socket while the worker hashes: the client, the
-// reading and the hashing overlap instead of taking turns. At most `max_buffers` buffers exist, so
-// a fast client waits for the disk instead of filling memory.
+// The writer's workers: write() copies each piece into a 1 MiB buffer and hands full buffers over
+// to three threads, one per job: SHA-1, SHA-256, and writing the file. A buffer is reused once all
+// three are done with it. The caller (an I/O thread during an upload) thus only copies and goes
+// back to reading the socket: the client, the reading, both digests and the disk all run at the
+// same time instead of taking turns. At most `max_buffers` buffers exist, so a fast client waits
+// for the disk instead of filling memory.
+//
+// The file is written with O_DIRECT where the file system allows it (buffers and offsets are
+// aligned; the last, partial buffer is written through the page cache): the page cache's
+// writeback, not the disk, was the limit of buffered writes (about 300 MB/s buffered, 0.9-1.3 GB/s
+// direct, with dd on the same disk), and a package being pushed is not read back soon anyway.
+// Buffered writes start their writeback every 8 MiB so that finish()'s fsync waits only for the
+// tail.
 struct package_writer::pipeline {
   static constexpr std::size_t buffer_size = 1 << 20;
-  static constexpr std::size_t max_buffers = 4;
+  static constexpr std::size_t alignment = 4096;
+  static constexpr std::size_t max_buffers = 6;
   static constexpr std::uint64_t writeback_step = 8 << 20;
+  enum job { sha1_job, sha256_job, file_job, job_count };
+
+  struct chunk {
+    std::unique_ptr<char, decltype(&std::free)> data{
+        static_cast<char*>(std::aligned_alloc(alignment, buffer_size)), &std::free};
+    std::size_t size = 0;
+    int pending = 0;  // guarded by mu: jobs still to process it
+  };
 
   int fd;
+  bool direct;  // the file worker's: fd has O_DIRECT
   EVP_MD_CTX* sha1 = EVP_MD_CTX_new();
   EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
   std::mutex mu;
   std::condition_variable changed;
-  std::deque<std::string> full;    // guarded by mu: buffers waiting for the worker, in order
-  std::vector<std::string> spare;  // guarded by mu: emptied buffers to fill again
-  std::size_t buffers = 1;         // guarded by mu: how many exist (filling included)
-  bool closing = false;            // guarded by mu: no more buffers will come
-  std::optional<error> failed;     // guarded by mu: the first write error
-  std::string filling;             // the caller's
-  std::uint64_t written = 0, writeback_from = 0;  // the worker's
-  std::thread worker;
+  std::vector<std::unique_ptr<chunk>> chunks;     // guarded by mu: every buffer there is
+  std::deque<chunk*> queues[job_count];           // guarded by mu: per job, in order
+  std::vector<chunk*> spare;                      // guarded by mu: processed by every job
+  bool closing = false;                           // guarded by mu: no more buffers will come
+  std::optional<error> failed;                    // guarded by mu: the first error
+  chunk* filling = nullptr;                       // the caller's
+  std::uint64_t written = 0, writeback_from = 0;  // the file worker's
+  std::thread workers[job_count];
 
-  explicit pipeline(int f) : fd(f) {
-    filling.reserve(buffer_size);
-    worker = std::thread([this] { run(); });
+  pipeline(int f, bool is_direct) : fd(f), direct(is_direct) {}
+
+  // Allocates the first buffer and starts the workers.
+  status start() {
+    if (!sha1 || !sha256 || !EVP_DigestInit_ex(sha1, EVP_sha1(), nullptr) ||
+        !EVP_DigestInit_ex(sha256, EVP_sha256(), nullptr))
+      return make_error(errc::io_error, "cannot initialise SHA-1 and SHA-256");
+    if (!(filling = new_chunk())) return make_error(errc::io_error, "out of memory");
+    for (int j = 0; j < job_count; ++j) workers[j] = std::thread([this, j] { run(job(j)); });
+    return ok_status();
   }
 
   ~pipeline() {
@@ -383,48 +409,77 @@ struct package_writer::pipeline {
     EVP_MD_CTX_free(sha256);
   }
 
-  // Lets the worker finish what it holds, then joins it.
+  chunk* new_chunk() {
+    auto c = std::make_unique<chunk>();
+    if (!c->data) return nullptr;
+    chunks.push_back(std::move(c));
+    return chunks.back().get();
+  }
+
+  // Lets the workers finish what they hold, then joins them.
   void close() {
     {
       std::lock_guard<std::mutex> lock(mu);
       closing = true;
     }
     changed.notify_all();
-    if (worker.joinable()) worker.join();
+    for (auto& w : workers)
+      if (w.joinable()) w.join();
   }
 
-  void run() {
+  void run(job which) {
+    auto& queue = queues[which];
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
-      changed.wait(lock, [this] { return !full.empty() || closing; });
-      if (full.empty()) return;
-      std::string buf = std::move(full.front());
-      full.pop_front();
+      changed.wait(lock, [&] { return !queue.empty() || closing; });
+      if (queue.empty()) return;
+      chunk* c = queue.front();
+      queue.pop_front();
       bool skip = failed.has_value();
       lock.unlock();
       std::optional<error> e;
-      if (!skip) e = consume(buf);
-      buf.clear();
+      if (!skip) {
+        if (which == sha1_job) EVP_DigestUpdate(sha1, c->data.get(), c->size);
+        if (which == sha256_job) EVP_DigestUpdate(sha256, c->data.get(), c->size);
+        if (which == file_job) e = to_file(c->data.get(), c->size);
+      }
       lock.lock();
       if (e && !failed) failed = std::move(e);
-      spare.push_back(std::move(buf));
+      if (--c->pending == 0) {
+        c->size = 0;
+        spare.push_back(c);
+      }
       changed.notify_all();
     }
   }
 
-  std::optional<error> consume(const std::string& buf) {
-    EVP_DigestUpdate(sha1, buf.data(), buf.size());
-    EVP_DigestUpdate(sha256, buf.data(), buf.size());
-    for (const char* p = buf.data(); p < buf.data() + buf.size();) {
-      ssize_t k = ::write(fd, p, static_cast<std::size_t>(buf.data() + buf.size() - p));
+  // Leaves direct I/O for the rest of the file (a partial buffer, or a file system that refuses).
+  bool go_buffered() {
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_DIRECT) < 0) return false;
+    direct = false;
+    return true;
+  }
+
+  std::optional<error> to_file(const char* data, std::size_t n) {
+    auto failure = [] {
+      return make_error(errc::io_error, "cannot write the package file (disk full?)");
+    };
+    if (direct && n % alignment != 0 && !go_buffered()) return failure();
+    for (const char* p = data; p < data + n;) {
+      ssize_t k = ::write(fd, p, static_cast<std::size_t>(data + n - p));
       if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) return make_error(errc::io_error, "cannot write the package file (disk full?)");
+      if (k < 0 && errno == EINVAL && direct && p == data) {
+        if (!go_buffered()) return failure();
+        continue;
+      }
+      if (k <= 0) return failure();
       p += k;
+      // A short direct write leaves an unaligned rest: finish it through the page cache.
+      if (direct && p < data + n && !go_buffered()) return failure();
     }
-    written += buf.size();
-    // Starts writing the file to disk while the rest arrives, so that finish()'s fsync waits only
-    // for the last few megabytes instead of the whole package.
-    if (written - writeback_from >= writeback_step) {
+    written += n;
+    if (!direct && written - writeback_from >= writeback_step) {
       ::sync_file_range(fd, static_cast<off_t>(writeback_from),
                         static_cast<off_t>(written - writeback_from), SYNC_FILE_RANGE_WRITE);
       writeback_from = written;
@@ -432,39 +487,37 @@ struct package_writer::pipeline {
     return std::nullopt;
   }
 
-  // Hands the filled buffer to the worker and takes an empty one (waiting while all are in use).
+  // Hands the filled buffer to every job and takes an empty one (waiting while all are in use).
   status hand_over() {
     std::unique_lock<std::mutex> lock(mu);
     if (failed) return *failed;
-    full.push_back(std::move(filling));
+    filling->pending = job_count;
+    for (auto& q : queues) q.push_back(filling);
     changed.notify_all();
-    if (spare.empty() && buffers < max_buffers) {
-      ++buffers;
-      filling = std::string();
-      filling.reserve(buffer_size);
-      return ok_status();
-    }
+    if (spare.empty() && chunks.size() < max_buffers)
+      if ((filling = new_chunk())) return ok_status();
     changed.wait(lock, [this] { return !spare.empty(); });
-    filling = std::move(spare.back());
+    filling = spare.back();
     spare.pop_back();
     return ok_status();
   }
 
   status write(const char* data, std::size_t n) {
     while (n > 0) {
-      auto k = std::min(n, buffer_size - filling.size());
-      filling.append(data, k);
+      auto k = std::min(n, buffer_size - filling->size);
+      std::memcpy(filling->data.get() + filling->size, data, k);
+      filling->size += k;
       data += k;
       n -= k;
-      if (filling.size() == buffer_size)
+      if (filling->size == buffer_size)
         if (auto s = hand_over(); !s) return s;
     }
     return ok_status();
   }
 
-  // Writes what is left and stops the worker; the first error of any write.
+  // Writes what is left and stops the workers; the first error of any job.
   status drain() {
-    if (!filling.empty())
+    if (filling->size > 0)
       if (auto s = hand_over(); !s) return s;
     close();
     if (failed) return *failed;
@@ -479,13 +532,17 @@ result<std::unique_ptr<package_writer>> package_writer::create(const fs::path& f
   fs::create_directories(dir, ec);
   if (ec) return make_error(errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
   auto path = dir / ("package-" + random_suffix() + ".partial");
-  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // O_DIRECT where the file system has it (tmpfs, for one, refuses it at open).
+  bool direct = true;
+  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600);
+  if (w->fd_ < 0 && errno == EINVAL) {
+    direct = false;
+    w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  }
   if (w->fd_ < 0) return make_error(errc::io_error, "cannot create " + path.string());
   w->path_ = path;
-  w->p_ = std::make_unique<pipeline>(w->fd_);
-  if (!w->p_->sha1 || !w->p_->sha256 || !EVP_DigestInit_ex(w->p_->sha1, EVP_sha1(), nullptr) ||
-      !EVP_DigestInit_ex(w->p_->sha256, EVP_sha256(), nullptr))
-    return make_error(errc::io_error, "cannot initialise SHA-1 and SHA-256");
+  w->p_ = std::make_unique<pipeline>(w->fd_, direct);
+  if (auto s = w->p_->start(); !s) return s.err();
   return w;
 }
 
