@@ -137,6 +137,40 @@ TEST_CASE("a published package is in the feed folder and the index, with its has
   }
 }
 
+TEST_CASE("a package of many buffers, written in odd pieces, is stored and hashed exactly",
+          "[packages]") {
+  // Whole 1 MiB buffers go to the disk directly where the file system allows it; a partial last
+  // buffer goes through the page cache. Both sizes: an exact multiple of the buffer, and not.
+  struct example {
+    std::size_t size;
+    const char* sha1;
+    const char* sha256;
+  };
+  for (auto e : {example{3 * 1024 * 1024 + 12345, "b724216f84ebd8c67b4f08b6ba4a8020c0b29ee0",
+                         "38dae541a2e2e0fdcf3463cdf751f69f05978d56498738245e5cadcb5437d661"},
+                 example{2 * 1024 * 1024, "2e6688aefe0f2f68d77c5e79482922985bc91d92",
+                         "44edc80377f7d227f3e05a12c7a6458262ffa104db638068e7f48cae2917a26e"}}) {
+    INFO(e.size << " bytes");
+    testing::temp_dir dir("octomig-packages");
+    auto st = testing::open_store(dir / "db");
+    auto feed = dir / "feed";
+    std::string bytes(e.size, '\0');
+    for (std::size_t i = 0; i < e.size; ++i) bytes[i] = static_cast<char>(i * 31 % 251);
+    auto w = package_writer::create(feed);
+    REQUIRE(w.ok());
+    for (std::size_t at = 0, piece = 1; at < bytes.size();
+         at += piece, piece = piece * 7 % 99991 + 1)
+      REQUIRE(w.value()->write(bytes.data() + at, std::min(piece, bytes.size() - at)).ok());
+    auto out = publish_package(*st, feed, std::move(w.value()), "Spaces-1", foo_1,
+                               overwrite_mode::fail_if_exists, false, 1);
+    if (!out) FAIL(out.err().message);
+    CHECK(out->record.size_bytes == e.size);
+    CHECK(out->record.sha1 == e.sha1);
+    CHECK(out->record.sha256 == e.sha256);
+    CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == bytes);
+  }
+}
+
 TEST_CASE("publishing an existing version follows the overwrite mode", "[packages]") {
   testing::temp_dir dir("octomig-packages");
   auto st = testing::open_store(dir / "db");
