@@ -1,6 +1,6 @@
-// The built-in package feed's routes (contract §4): push (multipart, streamed from the server's
-// temporary file into the feed), list, get, download and delete. Files and the index belong to
-// storage/packages; this file only translates between them and the wire.
+// The built-in package feed's routes (contract §4): push (a multipart body parsed as it arrives,
+// its file part streamed into the feed), list, get, download and delete. Files and the index belong
+// to storage/packages; this file only translates between them and the wire.
 #include <algorithm>
 #include <chrono>
 #include <memory>
