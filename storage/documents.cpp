@@ -280,6 +280,30 @@ struct documents::impl {
     return std::move(v.as_object());
   }
 
+  // The ids of a collection's documents whose name (as the name index holds it: lower case)
+  // passes `matches`, in no particular order.
+  template <class Match>
+  result<std::vector<std::string>> ids_by_name(const std::string& space,
+                                               const std::string& collection,
+                                               const Match& matches) const {
+    std::vector<std::string> out;
+    auto prefix = doc_prefix(space, collection);
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_names)));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      auto rest = it->key().ToStringView().substr(prefix.size());  // owner \0 lower-case name
+      auto sep = rest.find('\0');
+      if (sep == std::string_view::npos)
+        return make_error(errc::corruption, "a malformed row in the name index of " + collection);
+      if (matches(std::string(rest.substr(sep + 1)))) out.push_back(it->value().ToString());
+    }
+    if (!it->status().ok()) return io(it->status(), "cannot read the name index");
+    return out;
+  }
+
   // The ids of a collection in id order, read from the keys alone.
   result<std::vector<std::string>> scan_ids(const std::string& space,
                                             const std::string& collection) const {
@@ -747,31 +771,11 @@ result<document_page> documents::page(const std::string& space, const std::strin
                                       std::size_t take) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
-  // Without owner or name filters a document need not be read to know that it matches: the keys
-  // give the ids, their order and the total, and only the page's documents are read.
-  bool by_content = !q.owner_id.empty() ||
-                    (!s->name_field.empty() && (!q.name.empty() || !q.partial_name.empty()));
-  document_page out;
-  if (!by_content) {
-    auto ids = impl_->scan_ids(space, s->name);
-    if (!ids) return ids.err();
-    for (const auto& id : *ids) {
-      if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
-      std::size_t index = out.total++;
-      if (index < skip || out.items.size() >= take) continue;
-      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
-      if (!text) continue;  // removed since the scan
-      json::error_code ec;
-      auto v = json::parse(*text, ec);
-      if (ec || !v.is_object())
-        return make_error(errc::corruption,
-                          "the stored document " + id + " of " + s->name + " is not a JSON object");
-      out.items.push_back(impl_->redact(*s, std::move(v.as_object())));
-    }
-    return out;
-  }
-  auto all = impl_->scan_text(space, s->name);
-  if (!all) return all.err();
+  bool by_name = !s->name_field.empty() && (!q.name.empty() || !q.partial_name.empty());
+  auto name_matches = [&](const std::string& name) {
+    return (q.name.empty() || iequal(name, q.name)) &&
+           (q.partial_name.empty() || icontains(name, q.partial_name));
+  };
   auto parse = [&](const std::string& id, const std::string& text) -> result<json::object> {
     json::error_code ec;
     auto v = json::parse(text, ec);
@@ -780,24 +784,67 @@ result<document_page> documents::page(const std::string& space, const std::strin
                         "the stored document " + id + " of " + s->name + " is not a JSON object");
     return std::move(v.as_object());
   };
-  for (auto& [id, text] : *all) {
-    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
-    std::optional<json::object> doc;
-    if (by_content) {
+
+  // The ids that may match, in id order, found without reading documents where an index allows;
+  // `check` when each still has to be read to apply the name filters.
+  std::vector<std::string> ids;
+  bool check = false;
+  const schema* owner_schema = q.owner_id.empty() ? nullptr : mig::collection_of_id(q.owner_id);
+  if (!q.owner_id.empty() && owner_schema && owner_schema->stored && !s->owner_field.empty()) {
+    // The owner's rows of the reverse index name every document it owns.
+    auto owned = impl_->linked_to(space, owner_schema->name, q.owner_id, link_kind::owner);
+    if (!owned) return owned.err();
+    for (auto& [c, id] : *owned)
+      if (c == s->name) ids.push_back(std::move(id));
+    check = by_name;
+  } else if (q.owner_id.empty() && by_name && s->uniqueness != mig::name_scope::none) {
+    // Every named document is in the name index, in lower case (an unnamed one matches no name).
+    auto named = impl_->ids_by_name(space, s->name, name_matches);
+    if (!named) return named.err();
+    ids = std::move(*named);
+  } else if (q.owner_id.empty() && !by_name) {
+    auto all = impl_->scan_ids(space, s->name);
+    if (!all) return all.err();
+    ids = std::move(*all);
+  } else {
+    // No index answers this query (an owner that is not a document, or a name filter on a
+    // collection whose names are not unique): read and test every document.
+    document_page out;
+    auto all = impl_->scan_text(space, s->name);
+    if (!all) return all.err();
+    for (auto& [id, text] : *all) {
+      if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
       auto d = parse(id, text);
       if (!d) return d.err();
       if (!q.owner_id.empty() && mig::owner_of(*s, *d) != q.owner_id) continue;
-      auto name = mig::name_of(*s, *d);
-      if (!s->name_field.empty()) {
-        if (!q.name.empty() && !iequal(name, q.name)) continue;
-        if (!q.partial_name.empty() && !icontains(name, q.partial_name)) continue;
-      }
+      if (by_name && !name_matches(mig::name_of(*s, *d))) continue;
+      std::size_t index = out.total++;
+      if (index < skip || out.items.size() >= take) continue;
+      out.items.push_back(impl_->redact(*s, std::move(d.value())));
+    }
+    return out;
+  }
+  std::sort(ids.begin(), ids.end(),
+            [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
+
+  document_page out;
+  for (const auto& id : ids) {
+    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
+    std::optional<json::object> doc;
+    if (check) {
+      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
+      if (!text) continue;  // removed meanwhile
+      auto d = parse(id, *text);
+      if (!d) return d.err();
+      if (!name_matches(mig::name_of(*s, *d))) continue;
       doc = std::move(d.value());
     }
     std::size_t index = out.total++;
     if (index < skip || out.items.size() >= take) continue;
     if (!doc) {
-      auto d = parse(id, text);
+      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
+      if (!text) continue;  // removed meanwhile
+      auto d = parse(id, *text);
       if (!d) return d.err();
       doc = std::move(d.value());
     }

@@ -242,6 +242,53 @@ TEST_CASE("a page holds the documents at skip..skip+take in id order and counts 
   CHECK(f.docs.page(space, "Environments", {}, 20, 5)->items.empty());
 }
 
+TEST_CASE("owner and name filters of a page are answered from the indexes", "[documents]") {
+  fixture f;
+  f.project("Web");  // Projects-1, with its default channel Channels-1
+  f.project("Api");  // Projects-2, Channels-2
+  for (int i = 0; i < 11; ++i)
+    ok(f.docs.create(space, "Channels",
+                     json::object{{"Name", "Hotfix " + std::to_string(i)},
+                                  {"ProjectId", i % 2 ? "Projects-2" : "Projects-1"}}));
+  auto ids = [](const octomig::storage::document_page& p) {
+    std::vector<std::string> out;
+    for (const auto& d : p.items) out.push_back(str(d, "Id"));
+    return out;
+  };
+  octomig::storage::document_query q;
+  SECTION("an owner's documents, in id order (Channels-11 after Channels-3)") {
+    q.owner_id = "Projects-1";
+    auto page = f.docs.page(space, "Channels", q, 1, 4);
+    REQUIRE(page);
+    CHECK(page->total == 7);  // the default channel and hotfixes 0, 2, 4, 6, 8, 10
+    CHECK(ids(*page) ==
+          std::vector<std::string>{"Channels-3", "Channels-5", "Channels-7", "Channels-9"});
+    SECTION("with a name filter too") {
+      q.partial_name = "HOTFIX 1";  // hotfix 10 is Projects-1's, 1 is Projects-2's
+      page = f.docs.page(space, "Channels", q, 0, 10);
+      REQUIRE(page);
+      CHECK(ids(*page) == std::vector<std::string>{"Channels-13"});
+    }
+  }
+  SECTION("a name filter without an owner spans every owner (names unique per project)") {
+    q.partial_name = "hotfix 1";  // 1 and 10
+    auto page = f.docs.page(space, "Channels", q, 0, 10);
+    REQUIRE(page);
+    CHECK(ids(*page) == std::vector<std::string>{"Channels-4", "Channels-13"});
+    q = {};
+    q.name = "DEFAULT";
+    CHECK(f.docs.page(space, "Channels", q, 0, 10)->total == 2);
+  }
+  SECTION("a removed document leaves every list") {
+    ok(f.docs.remove(space, "Channels", "Channels-3"));
+    q.owner_id = "Projects-1";
+    CHECK(f.docs.page(space, "Channels", q, 0, 20)->total == 6);
+    q = {};
+    q.partial_name = "hotfix 0";
+    CHECK(f.docs.page(space, "Channels", q, 0, 20)->total == 0);
+  }
+}
+
 TEST_CASE("sensitive values are sealed at rest and never read back in plaintext", "[documents]") {
   fixture f;
   const std::string secret = "hunter2-plaintext-secret";
