@@ -266,6 +266,8 @@ status put_package(store& st, const package_record& rec) {
 // publish is completed. Intent keys start with a byte no space id starts with, so space scans never
 // see them.
 
+namespace {
+
 const std::string intent_prefix = std::string("\x01intent") + '\0';
 
 std::string intent_key(const package_record& rec) {
@@ -327,6 +329,16 @@ status complete_intent(store& st, const package_record& rec) {
   if (!s.ok()) return io(s, "cannot write the package index");
   return ok_status();
 }
+
+bool sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
+}  // namespace
 
 fs::path package_path(const fs::path& feed_root, const package_record& rec) {
   return feed_root / rec.space_id / rec.file_name;
@@ -632,7 +644,11 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
   w->released();
   if (faults.stop_after_rename)
     return make_error(errc::unavailable, "stopped after the rename, as a crash would");
-  // If this fails the intent stays, and the next start completes the publish.
+  // The rename is durable only once its directory is synced: without that, a power loss could
+  // drop the file after its index row (synced below) was written. If the sync fails the intent
+  // stays, and the next start completes the publish.
+  if (!sync_directory(dir))
+    return make_error(errc::io_error, "cannot sync the feed directory " + dir.string());
   if (auto p = complete_intent(st, rec); !p) return p.err();
   if (!intent.replaced_file.empty()) fs::remove(dir / intent.replaced_file, ec);
   return publish_outcome{std::move(rec), true};
