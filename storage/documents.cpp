@@ -878,6 +878,17 @@ result<json::object> documents::find_by_slug(const std::string& space,
                                              const std::string& slug) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+  // Most slugs are made from the name: try the documents whose indexed name gives this slug first
+  // (the name index holds names in lower case, and slugify lower-cases anyway).
+  if (s->uniqueness != mig::name_scope::none) {
+    auto likely = impl_->ids_by_name(
+        space, s->name, [&](const std::string& name) { return mig::slugify(name) == slug; });
+    if (!likely) return likely.err();
+    for (const auto& id : *likely)
+      if (auto doc = impl_->load(space, s->name, id); doc && str_field(*doc, "Slug") == slug)
+        return impl_->redact(*s, std::move(*doc));
+  }
+  // A slug set by hand: read them all.
   auto all = impl_->scan(space, s->name);
   if (!all) return all.err();
   for (auto& [id, doc] : *all)

@@ -81,7 +81,8 @@ class documents {
   // By name within the collection's uniqueness scope (owner_id empty for space-unique names).
   result<json::object> find_by_name(const std::string& space, const std::string& collection,
                                     const std::string& owner_id, const std::string& name) const;
-  // By Slug; a scan of the collection (slugs are looked up rarely: GET by slug).
+  // By Slug: first the documents whose name gives that slug (from the name index), then, for a
+  // slug set by hand, a scan of the collection.
   result<json::object> find_by_slug(const std::string& space, const std::string& collection,
                                     const std::string& slug) const;
 

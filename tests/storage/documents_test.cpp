@@ -141,6 +141,26 @@ TEST_CASE("creating a project creates its variable set, process and default chan
   CHECK(str(ok(f.docs.find_by_slug(space, "Projects", "web")), "Id") == "Projects-1");
 }
 
+TEST_CASE("a project is found by its slug, made from its name or set by hand", "[documents]") {
+  fixture f;
+  f.project("Web Portal");  // Projects-1, slug web-portal
+  ok(f.docs.create(space, "Projects",
+                   json::object{{"Name", "Web"},
+                                {"Slug", "portal"},
+                                {"ProjectGroupId", f.pg},
+                                {"LifecycleId", f.lc}}));  // Projects-2
+  ok(f.docs.create(space, "Projects",
+                   json::object{{"Name", "Api"},
+                                {"Slug", "web"},
+                                {"ProjectGroupId", f.pg},
+                                {"LifecycleId", f.lc}}));  // Projects-3
+  CHECK(str(ok(f.docs.find_by_slug(space, "Projects", "web-portal")), "Id") == "Projects-1");
+  CHECK(str(ok(f.docs.find_by_slug(space, "Projects", "portal")), "Id") == "Projects-2");
+  // "web" is what Projects-2's name would give, but Projects-3 holds it.
+  CHECK(str(ok(f.docs.find_by_slug(space, "Projects", "web")), "Id") == "Projects-3");
+  CHECK(f.docs.find_by_slug(space, "Projects", "api").err().code == octomig::errc::not_found);
+}
+
 TEST_CASE("every reference must exist", "[documents]") {
   fixture f;
   json::object b{{"Name", "P"}, {"ProjectGroupId", "ProjectGroups-77"}, {"LifecycleId", f.lc}};
