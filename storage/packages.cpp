@@ -70,20 +70,25 @@ std::string encode(const package_record& r) {
   return out;
 }
 
+// Reads what put_str wrote at pos and moves pos past it; false when in is too short.
+bool get_str(std::string_view in, std::size_t& pos, std::string& out) {
+  if (in.size() - pos < 4) return false;
+  std::size_t n = keys::get_u32(in.substr(pos, 4));
+  pos += 4;
+  if (in.size() - pos < n) return false;
+  out.assign(in.substr(pos, n));
+  pos += n;
+  return true;
+}
+
 result<package_record> decode(std::string_view in) {
   auto bad = [] { return make_error(errc::corruption, "a package index row cannot be decoded"); };
   if (in.empty() || in[0] != record_format) return bad();
   std::size_t pos = 1;
   package_record r;
   for (auto* s : {&r.space_id, &r.package_id, &r.version, &r.extension, &r.file_name, &r.sha1,
-                  &r.sha256, &r.title}) {
-    if (in.size() - pos < 4) return bad();
-    std::size_t n = keys::get_u32(in.substr(pos, 4));
-    pos += 4;
-    if (in.size() - pos < n) return bad();
-    s->assign(in.substr(pos, n));
-    pos += n;
-  }
+                  &r.sha256, &r.title})
+    if (!get_str(in, pos, *s)) return bad();
   if (in.size() - pos < 16) return bad();
   r.size_bytes = keys::get_u64(in.substr(pos, 8));
   r.published = static_cast<events::timestamp_us>(keys::get_u64(in.substr(pos + 8, 8)));
@@ -291,14 +296,8 @@ result<publish_intent> decode_intent(std::string_view in) {
   auto bad = [] { return make_error(errc::corruption, "a package publish intent is damaged"); };
   publish_intent i;
   std::size_t pos = 0;
-  for (auto* s : {&i.temporary_name, &i.replaced_file}) {
-    if (in.size() - pos < 4) return bad();
-    std::size_t n = keys::get_u32(in.substr(pos, 4));
-    pos += 4;
-    if (in.size() - pos < n) return bad();
-    s->assign(in.substr(pos, n));
-    pos += n;
-  }
+  for (auto* s : {&i.temporary_name, &i.replaced_file})
+    if (!get_str(in, pos, *s)) return bad();
   auto r = decode(in.substr(pos));
   if (!r) return r.err();
   i.record = std::move(*r);
