@@ -280,6 +280,22 @@ struct documents::impl {
     return std::move(v.as_object());
   }
 
+  // Calls fn(key without the prefix, value) for each row of cf under prefix, in key order; stops
+  // at fn's first error. failure is the message of an I/O error.
+  template <class Fn>
+  status for_each_row(cf_id cf, const std::string& prefix, const std::string& failure,
+                      const Fn& fn) const {
+    auto end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);  // must outlive the iterator
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf)));
+    for (it->Seek(prefix); it->Valid(); it->Next())
+      if (auto s = fn(it->key().ToStringView().substr(prefix.size()), it->value()); !s) return s;
+    if (!it->status().ok()) return io(it->status(), failure);
+    return ok_status();
+  }
+
   // The ids of a collection's documents whose name (as the name index holds it: lower case)
   // passes `matches`, in no particular order.
   template <class Match>
@@ -287,20 +303,17 @@ struct documents::impl {
                                                const std::string& collection,
                                                const Match& matches) const {
     std::vector<std::string> out;
-    auto prefix = doc_prefix(space, collection);
-    auto end = keys::prefix_end(prefix);
-    rocksdb::Slice upper(end);  // must outlive the iterator
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_names)));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      auto rest = it->key().ToStringView().substr(prefix.size());  // owner \0 lower-case name
-      auto sep = rest.find('\0');
-      if (sep == std::string_view::npos)
-        return make_error(errc::corruption, "a malformed row in the name index of " + collection);
-      if (matches(std::string(rest.substr(sep + 1)))) out.push_back(it->value().ToString());
-    }
-    if (!it->status().ok()) return io(it->status(), "cannot read the name index");
+    auto st =
+        for_each_row(cf_names, doc_prefix(space, collection), "cannot read the name index",
+                     [&](std::string_view rest, const rocksdb::Slice& id) -> status {
+                       auto sep = rest.find('\0');  // owner \0 lower-case name
+                       if (sep == std::string_view::npos)
+                         return make_error(errc::corruption,
+                                           "a malformed row in the name index of " + collection);
+                       if (matches(std::string(rest.substr(sep + 1)))) out.push_back(id.ToString());
+                       return ok_status();
+                     });
+    if (!st) return st.err();
     return out;
   }
 
@@ -308,15 +321,12 @@ struct documents::impl {
   result<std::vector<std::string>> scan_ids(const std::string& space,
                                             const std::string& collection) const {
     std::vector<std::string> out;
-    auto prefix = doc_prefix(space, collection);
-    auto end = keys::prefix_end(prefix);
-    rocksdb::Slice upper(end);  // must outlive the iterator
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
-    for (it->Seek(prefix); it->Valid(); it->Next())
-      out.emplace_back(it->key().ToStringView().substr(prefix.size()));
-    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
+    auto st = for_each_row(cf_documents, doc_prefix(space, collection), "cannot scan " + collection,
+                           [&](std::string_view id, const rocksdb::Slice&) {
+                             out.emplace_back(id);
+                             return ok_status();
+                           });
+    if (!st) return st.err();
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
     return out;
@@ -327,16 +337,12 @@ struct documents::impl {
   result<std::vector<std::pair<std::string, std::string>>> scan_text(
       const std::string& space, const std::string& collection) const {
     std::vector<std::pair<std::string, std::string>> out;
-    auto prefix = doc_prefix(space, collection);
-    auto end = keys::prefix_end(prefix);
-    rocksdb::Slice upper(end);  // must outlive the iterator
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_documents)));
-    for (it->Seek(prefix); it->Valid(); it->Next())
-      out.emplace_back(std::string(it->key().ToStringView().substr(prefix.size())),
-                       it->value().ToString());
-    if (!it->status().ok()) return io(it->status(), "cannot scan " + collection);
+    auto st = for_each_row(cf_documents, doc_prefix(space, collection), "cannot scan " + collection,
+                           [&](std::string_view id, const rocksdb::Slice& text) {
+                             out.emplace_back(std::string(id), text.ToString());
+                             return ok_status();
+                           });
+    if (!st) return st.err();
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return id_order(a.first) < id_order(b.first); });
     return out;
@@ -526,20 +532,16 @@ struct documents::impl {
                                                                      const std::string& id,
                                                                      link_kind kind) const {
     std::vector<std::pair<std::string, std::string>> out;
-    auto prefix = link_prefix(space, collection, id, kind);
-    auto end = keys::prefix_end(prefix);
-    rocksdb::Slice upper(end);  // must outlive the iterator
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf_references)));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      auto rest = it->key().ToStringView().substr(prefix.size());
-      auto sep = rest.find('\0');
-      if (sep == std::string_view::npos)
-        return make_error(errc::corruption, "a malformed row in the reference index of " + id);
-      out.emplace_back(std::string(rest.substr(0, sep)), std::string(rest.substr(sep + 1)));
-    }
-    if (!it->status().ok()) return io(it->status(), "cannot read the reference index");
+    auto st = for_each_row(
+        cf_references, link_prefix(space, collection, id, kind), "cannot read the reference index",
+        [&](std::string_view rest, const rocksdb::Slice&) -> status {
+          auto sep = rest.find('\0');
+          if (sep == std::string_view::npos)
+            return make_error(errc::corruption, "a malformed row in the reference index of " + id);
+          out.emplace_back(std::string(rest.substr(0, sep)), std::string(rest.substr(sep + 1)));
+          return ok_status();
+        });
+    if (!st) return st.err();
     return out;
   }
 
