@@ -829,26 +829,31 @@ result<document_page> documents::page(const std::string& space, const std::strin
   std::sort(ids.begin(), ids.end(),
             [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
 
+  // A candidate as stored; nullopt when it was removed since its id was found.
+  auto read = [&](const std::string& id) -> result<std::optional<json::object>> {
+    auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
+    if (!text) return std::optional<json::object>();
+    auto d = parse(id, *text);
+    if (!d) return d.err();
+    return std::optional<json::object>(std::move(d.value()));
+  };
   document_page out;
   for (const auto& id : ids) {
     if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
     std::optional<json::object> doc;
     if (check) {
-      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
-      if (!text) continue;  // removed meanwhile
-      auto d = parse(id, *text);
+      auto d = read(id);
       if (!d) return d.err();
-      if (!name_matches(mig::name_of(*s, *d))) continue;
-      doc = std::move(d.value());
+      if (!*d || !name_matches(mig::name_of(*s, **d))) continue;
+      doc = std::move(*d);
     }
     std::size_t index = out.total++;
     if (index < skip || out.items.size() >= take) continue;
     if (!doc) {
-      auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
-      if (!text) continue;  // removed meanwhile
-      auto d = parse(id, *text);
+      auto d = read(id);
       if (!d) return d.err();
-      doc = std::move(d.value());
+      if (!*d) continue;
+      doc = std::move(*d);
     }
     out.items.push_back(impl_->redact(*s, std::move(*doc)));
   }
