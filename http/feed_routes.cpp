@@ -199,9 +199,9 @@ class package_upload final : public body_sink {
       : feed_(feed),
         space_(c.space_or_default()),
         may_replace_(c.caller.role == "admin"),
+        boundary_(multipart_boundary(c.req.content_type)),
         parser_(
-            multipart_boundary(c.req.content_type).value_or("-"),
-            [this](const file_part& p) { return on_part(p); },
+            boundary_.value_or("-"), [this](const file_part& p) { return on_part(p); },
             [this](const char* data, std::size_t n) { return writer_->write(data, n); }) {
     if (!feed_routes::known_space(c)) {
       answer_ = not_found();
@@ -213,7 +213,7 @@ class package_upload final : public body_sink {
       return;
     }
     mode_ = *m;
-    if (!multipart_boundary(c.req.content_type)) answer_ = bad_request(no_file_message);
+    if (!boundary_) answer_ = bad_request(no_file_message);
   }
 
   void write(const char* data, std::size_t n) override {
@@ -269,7 +269,8 @@ class package_upload final : public body_sink {
   std::optional<storage::package_identity> id_;
   std::unique_ptr<storage::package_writer> writer_;  // from the file part's header on
   std::optional<response> answer_;
-  multipart_parser parser_;  // last: its callbacks use the members above
+  std::optional<std::string> boundary_;  // nullopt: not multipart/form-data
+  multipart_parser parser_;              // last: its callbacks use the members above
 };
 
 std::shared_ptr<package_upload> feed_routes::start_push(const call& c) const {
