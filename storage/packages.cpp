@@ -414,7 +414,13 @@ struct package_writer::pipeline {
     return ok_status();
   }
 
+  // An abandoned writer (never drained: a client went away) skips the buffers still queued
+  // instead of hashing and writing a file that is about to be removed.
   ~pipeline() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failed) failed = make_error(errc::unavailable, "the package writer was abandoned");
+    }
     close();
     EVP_MD_CTX_free(sha1);
     EVP_MD_CTX_free(sha256);
