@@ -1,7 +1,6 @@
 #include "events/events.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "base/ascii.hpp"
 
 namespace octomig::events {
 
@@ -13,6 +12,10 @@ const char* type_name(const event_body& body) {
 std::uint16_t type_tag(const event_body& body) {
   return std::visit([](const auto& ev) { return event_traits<std::decay_t<decltype(ev)>>::tag; },
                     body);
+}
+
+bool is_step_fact(const event_body& b) {
+  return std::holds_alternative<package_built>(b);
 }
 
 bool is_task_stream(const std::string& stream) {
@@ -46,12 +49,7 @@ bool parse_task_status(const std::string& text, task_status& out) {
       task_status::queued,    task_status::executing, task_status::failed,    task_status::canceled,
       task_status::timed_out, task_status::success,   task_status::cancelling};
   for (auto s : all) {
-    std::string name = to_string(s);
-    if (name.size() == text.size() &&
-        std::equal(name.begin(), name.end(), text.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
+    if (ascii::iequals(to_string(s), text)) {
       out = s;
       return true;
     }

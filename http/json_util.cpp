@@ -1,5 +1,7 @@
 #include "http/json_util.hpp"
 
+#include "base/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -19,13 +21,8 @@ result<json::value> parse_lenient(const std::string& body) {
   return v;
 }
 
-static std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::optional<bool> parse_bool(const std::string& text) {
-  auto t = lower(text);
+  auto t = ascii::lower(text);
   if (t == "true" || t == "1") return true;
   if (t == "false" || t == "0") return false;
   return std::nullopt;
@@ -36,7 +33,7 @@ result<std::optional<bool>> get_bool(const json::object& o, const char* field) {
   if (!v || v->is_null()) return std::optional<bool>();
   if (v->is_bool()) return std::optional<bool>(v->get_bool());
   if (v->is_string()) {
-    auto t = lower(std::string(v->get_string()));
+    auto t = ascii::lower(std::string(v->get_string()));
     if (t == "true") return std::optional<bool>(true);
     if (t == "false") return std::optional<bool>(false);
   }

@@ -3,6 +3,8 @@
 // already removed the transfer coding).
 #include "http/multipart.hpp"
 
+#include "base/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -13,11 +15,7 @@ namespace {
 
 constexpr std::size_t part_header_limit = 16 * 1024;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using ascii::lower;
 
 std::string trim(const std::string& s) {
   auto first = s.find_first_not_of(" \t");

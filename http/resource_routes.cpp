@@ -99,7 +99,7 @@ class resources : public std::enable_shared_from_this<resources> {
   actors::gateway* commands_;
 
   // Only the default space exists so far.
-  static bool known_space(const call& k) { return k.space_or_default() == "Spaces-1"; }
+  static bool known_space(const call& k) { return k.space_or_default() == default_space_id; }
 
   // A document's Links: Self always in the space-scoped form, and one link per owned collection.
   static json::object links(const schema& s, const std::string& space, const std::string& id) {

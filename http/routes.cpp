@@ -1,7 +1,6 @@
 #include "http/routes.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "http/json_util.hpp"
 
@@ -31,13 +30,6 @@ std::vector<std::string> segments(const std::string& path) {
   }
   if (!cur.empty()) out.push_back(cur);
   return out;
-}
-
-bool iequals(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 response not_found() {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.hpp"
+#include "base/defaults.hpp"
 #include "http/api.hpp"
 #include "http/message.hpp"
 #include "storage/store.hpp"
@@ -28,7 +30,7 @@ struct call {
   // Where links of this call point: "/api/Spaces-1" or "/api".
   std::string base() const { return space_id.empty() ? "/api" : "/api/" + space_id; }
   // The space the call is about: the route's, or the default space.
-  std::string space_or_default() const { return space_id.empty() ? "Spaces-1" : space_id; }
+  std::string space_or_default() const { return space_id.empty() ? default_space_id : space_id; }
 };
 
 using handler_fn = std::function<void(const call&, respond_fn)>;
@@ -60,7 +62,7 @@ class route_table {
 
 bool is_space_id(const std::string& s);
 std::vector<std::string> segments(const std::string& path);
-bool iequals(const std::string& a, const std::string& b);
+using ascii::iequals;
 
 response not_found();
 

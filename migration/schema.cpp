@@ -3,17 +3,13 @@
 #include "migration/schema.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "base/ascii.hpp"
 
 namespace octomig::migration {
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using ascii::iequals;
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -104,7 +100,7 @@ bool holds(const condition& c, const json::value* parent) {
   else
     return false;
   return std::any_of(c.values.begin(), c.values.end(),
-                     [&](const std::string& v) { return iequal(v, text); });
+                     [&](const std::string& v) { return iequals(v, text); });
 }
 
 const char* kind_name(json_kind k) {
@@ -157,13 +153,13 @@ std::string field_label(std::string_view pointer) {
 
 const collection_schema* find_collection(std::string_view name) {
   for (const auto& c : collections())
-    if (iequal(c.name, name)) return &c;
+    if (iequals(c.name, name)) return &c;
   return nullptr;
 }
 
 const collection_schema* find_by_route(std::string_view route) {
   for (const auto& c : collections())
-    if (c.rest && iequal(c.route, route)) return &c;
+    if (c.rest && iequals(c.route, route)) return &c;
   return nullptr;
 }
 
@@ -360,11 +356,10 @@ std::string slugify(std::string_view name) {
   std::string out;
   bool dash = false;
   for (char ch : name) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c)) {
+    if (ascii::is_alnum(ch)) {
       if (dash && !out.empty()) out += '-';
       dash = false;
-      out += static_cast<char>(std::tolower(c));
+      out += ascii::to_lower(ch);
     } else {
       dash = true;
     }

@@ -80,9 +80,4 @@ result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage
   return open_writer(d, sync);
 }
 
-events::timestamp_us now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace octomig::admin

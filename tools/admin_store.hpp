@@ -7,6 +7,7 @@
 
 #include "events/error.hpp"
 #include "events/events.hpp"
+#include "runtime/clock.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/store.hpp"
 
@@ -29,7 +30,6 @@ result<std::unique_ptr<storage::store>> open_for_writing(const storage::data_dir
 result<std::unique_ptr<storage::store>> open_or_create_for_writing(const storage::data_dir& d,
                                                                    bool sync = true);
 
-// The wall clock in the log's unit.
-events::timestamp_us now_us();
+using runtime::now_us;
 
 }  // namespace octomig::admin
