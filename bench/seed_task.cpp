@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
   if (!boot) return std::cerr << boot.err().message << "\n", 1;
 
   const std::string id = "ServerTasks-1";
-  if (st.stream_version(id) != 0) {
+  auto version = st.stream_version(id);
+  if (!version) return std::cerr << version.err().message << "\n", 1;
+  if (*version != 0) {
     std::cout << id << " already exists; nothing to do\n";
     return 0;
   }

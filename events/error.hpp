@@ -33,12 +33,16 @@ inline error make_error(errc code, std::string message) {
   return error{code, std::move(message)};
 }
 
-// A value or an error. REQUIRES: callers check ok() before value().
+// A value or an error. REQUIRES: callers check ok() before value(). [[nodiscard]]: a result
+// dropped on the floor is a failure nobody hears of, so the compiler refuses it.
 template <class T>
-class result {
+class [[nodiscard]] result {
  public:
   result(T value) : v_(std::move(value)) {}
   result(error err) : v_(std::move(err)) {}
+  // An error ("no result"): for frameworks that make a value before they fill it in (CAF's
+  // message deserialization); a result that is never filled in fails closed.
+  result() : v_(error{errc::unavailable, "no result"}) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -109,13 +109,17 @@ result<std::string> create_api_key(store& st, const std::string& master_key,
   if (name.empty()) return make_error(errc::invalid_argument, "An API key needs a name.");
   if (role != "admin" && role != "user")
     return make_error(errc::invalid_argument, "The role must be admin or user.");
-  for (const auto& k : st.api_keys())
+  auto existing = st.api_keys();
+  if (!existing) return existing.err();
+  for (const auto& k : *existing)
     if (k.name == name)
       return make_error(errc::conflict, "An API key named " + name + " already exists.");
+  auto version = st.stream_version(events::system_stream);
+  if (!version) return version.err();
   std::string key = generate_api_key();
   append_request r;
   r.stream = events::system_stream;
-  r.expected_version = st.stream_version(events::system_stream);
+  r.expected_version = *version;
   r.events.push_back(events::api_key_created{name, role, hash_api_key(key, master_key)});
   r.timestamp = now;
   auto a = st.append(r);
@@ -126,13 +130,17 @@ result<std::string> create_api_key(store& st, const std::string& master_key,
 result<bootstrap_result> bootstrap(store& st, const data_dir& d, const std::string& master_key,
                                    events::timestamp_us now) {
   bootstrap_result out;
-  if (auto id = st.meta(keys::meta_installation)) {
-    out.installation_id = *id;
+  auto id = st.meta(keys::meta_installation);
+  if (!id) return id.err();
+  if (*id) {
+    out.installation_id = **id;
   } else {
     out.installation_id = new_uuid();
     if (auto s = st.put_meta(keys::meta_installation, out.installation_id); !s) return s.err();
   }
-  if (!st.api_keys().empty()) return out;
+  auto keys = st.api_keys();
+  if (!keys) return keys.err();
+  if (!keys->empty()) return out;
   auto key = create_api_key(st, master_key, "admin", "admin", now);
   if (!key) return key.err();
   if (auto s = write_private_file(d.admin_key_file(), *key + "\n"); !s) return s.err();

@@ -8,13 +8,13 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "base/ascii.hpp"
 #include "migration/schema.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/keys.hpp"
@@ -37,10 +37,7 @@ std::string doc_key(const std::string& space, const std::string& collection,
 // names: space \0 collection \0 owner \0 lower-case name
 std::string name_key(const std::string& space, const std::string& collection,
                      const std::string& owner, const std::string& name) {
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return doc_prefix(space, collection) + keys::prefix(owner) + lower;
+  return doc_prefix(space, collection) + keys::prefix(owner) + ascii::lower(name);
 }
 std::string counter_key(const std::string& collection) {
   return "counter/" + collection;
@@ -95,16 +92,8 @@ std::string printable_row(std::string k) {
   return k;
 }
 
-bool icontains(const std::string& hay, const std::string& needle) {
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != hay.end();
-}
-bool iequal(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && icontains(a, b);
-}
+using ascii::icontains;
+using ascii::iequals;
 
 // Ids sort by their trailing number, so Projects-2 comes before Projects-10.
 std::pair<std::uint64_t, std::string_view> id_order(std::string_view id) {
@@ -270,14 +259,26 @@ struct documents::impl {
 
   // ---- raw reads ----
 
-  std::optional<json::object> load(const std::string& space, const std::string& collection,
-                                   const std::string& id) const {
-    auto text = db.get(cf_documents, doc_key(space, collection, id));
-    if (!text) return std::nullopt;
+  // A stored document; nullopt when there is none; errc::corruption when its bytes are not a
+  // JSON object.
+  result<std::optional<json::object>> load(const std::string& space, const std::string& collection,
+                                           const std::string& id) const {
+    auto text = db.get(cf_documents, doc_key(space, collection, id), "the documents");
+    if (!text) return text.err();
+    if (!*text) return std::optional<json::object>();
+    return parse_stored(collection, id, **text);
+  }
+
+  static result<std::optional<json::object>> parse_stored(const std::string& collection,
+                                                          const std::string& id,
+                                                          std::string_view text) {
     json::error_code ec;
-    auto v = json::parse(*text, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return std::move(v.as_object());
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object())
+      return make_error(errc::corruption, "the stored document " + id + " of " + collection +
+                                              " is damaged (not a "
+                                              "JSON object)");
+    return std::optional<json::object>(std::move(v.as_object()));
   }
 
   // Calls fn(key without the prefix, value) for each row of cf under prefix, in key order; stops
@@ -355,12 +356,9 @@ struct documents::impl {
     std::vector<std::pair<std::string, json::object>> out;
     out.reserve(texts->size());
     for (auto& [id, text] : *texts) {
-      json::error_code ec;
-      auto v = json::parse(text, ec);
-      if (ec || !v.is_object())
-        return make_error(errc::corruption, "the stored document " + id + " of " + collection +
-                                                " is not a JSON object");
-      out.emplace_back(std::move(id), std::move(v.as_object()));
+      auto d = parse_stored(collection, id, text);
+      if (!d) return d.err();
+      out.emplace_back(std::move(id), std::move(**d));
     }
     return out;
   }
@@ -379,32 +377,46 @@ struct documents::impl {
     std::vector<staged> puts;
     std::vector<staged> deletes;
     std::vector<std::string> problems;
+    // The first read that failed while staging (an I/O error or a damaged row): the plan is then
+    // refused with it, whatever else it found.
+    std::optional<error> failure;
+
+    // The value of r, or fallback once the failure is recorded.
+    template <class T>
+    T value_or_fail(result<T> r, T fallback) {
+      if (r) return std::move(r.value());
+      if (!failure) failure = r.err();
+      return fallback;
+    }
   };
 
-  std::uint64_t stored_counter(const std::string& collection) const {
-    auto v = db.get(cf_meta, counter_key(collection));
-    return v ? keys::get_u64(*v) : 0;
+  result<std::uint64_t> stored_counter(const std::string& collection) const {
+    return db.stored_counter(counter_key(collection).c_str());
   }
 
   std::string next_id(plan& p, const schema& s) const {
     auto it = p.counters.find(s.name);
-    std::uint64_t n = (it == p.counters.end() ? stored_counter(s.name) : it->second) + 1;
+    std::uint64_t n =
+        (it == p.counters.end() ? p.value_or_fail(stored_counter(s.name), std::uint64_t{0})
+                                : it->second) +
+        1;
     p.counters[s.name] = n;
     return s.id_prefix + "-" + std::to_string(n);
   }
 
-  bool exists(const plan& p, const std::string& collection, const std::string& id) const {
+  bool exists(plan& p, const std::string& collection, const std::string& id) const {
     for (const auto& d : p.deletes)
       if (d.s->name == collection && d.id == id) return false;
     for (const auto& d : p.puts)
       if (d.s->name == collection && d.id == id) return true;
-    return db.get(cf_documents, doc_key(p.space, collection, id)).has_value();
+    auto v = db.get(cf_documents, doc_key(p.space, collection, id), "the documents");
+    return p.value_or_fail(std::move(v), std::optional<std::string>()).has_value();
   }
 
   // A task of the space (or of no space) in the task projection.
-  bool task_exists(const std::string& space, const std::string& id) const {
-    auto t = db.stored_task(id);
-    return t && (t->space_id.empty() || t->space_id == space);
+  bool task_exists(plan& p, const std::string& id) const {
+    auto t = p.value_or_fail(db.stored_task(id), std::optional<events::task_state>());
+    return t && (t->space_id.empty() || t->space_id == p.space);
   }
 
   // The body as it will be stored: defaults, element ids, slug, checks, sealed secrets.
@@ -489,7 +501,9 @@ struct documents::impl {
       if (name.empty()) continue;
       auto owner = d.s->uniqueness == mig::name_scope::owner ? mig::owner_of(*d.s, d.doc) : "";
       auto k = name_key(p.space, d.s->name, owner, name);
-      auto holder = taken.count(k) ? std::optional<std::string>(taken[k]) : db.get(cf_names, k);
+      auto holder = taken.count(k) ? std::optional<std::string>(taken[k])
+                                   : p.value_or_fail(db.get(cf_names, k, "the name index"),
+                                                     std::optional<std::string>());
       if (holder && *holder != d.id) {
         std::string where = owner.empty() ? "" : " in " + owner;
         const char* article =
@@ -513,7 +527,7 @@ struct documents::impl {
           if (!mig::id_has_shape(*ts, r.id))
             p.problems.push_back("The value " + r.id + " at " + r.pointer + " is not a " +
                                  ts->item_type + " id.");
-          else if (!task_exists(p.space, r.id))
+          else if (!task_exists(p, r.id))
             p.problems.push_back("The " + ts->item_type + " " + r.id + " referenced at " +
                                  r.pointer + " does not exist. Record the task first.");
           continue;
@@ -551,13 +565,14 @@ struct documents::impl {
                                                              const std::string& id,
                                                              const std::string& target) const {
     const schema* s = mig::find_collection(collection);
-    auto doc = s ? load(space, collection, id) : std::nullopt;
-    if (!doc)
+    auto doc = s ? load(space, collection, id) : result<std::optional<json::object>>(std::nullopt);
+    if (!doc) return doc.err();
+    if (!*doc)
       return make_error(errc::corruption, "the reference index names " + collection + " " + id +
                                               " as a user of " + target +
                                               ", but there is no such document; run "
                                               "'projections rebuild'");
-    return std::make_pair(s, std::move(*doc));
+    return std::make_pair(s, std::move(**doc));
   }
 
   // The document and everything owned by it, transitively (a project's channels, process,
@@ -670,7 +685,9 @@ result<json::object> documents::execute(const document_command& cmd) {
       id = impl_->stage_create(p, *s, cmd.body);
       break;
     case document_op::replace: {
-      auto old = impl_->load(p.space, s->name, id);
+      auto loaded = impl_->load(p.space, s->name, id);
+      if (!loaded) return loaded.err();
+      auto& old = *loaded;
       if (!old) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
       json::object body = cmd.body;
       body["Id"] = id;
@@ -687,13 +704,16 @@ result<json::object> documents::execute(const document_command& cmd) {
       break;
     }
     case document_op::remove: {
-      auto old = impl_->load(p.space, s->name, id);
+      auto loaded = impl_->load(p.space, s->name, id);
+      if (!loaded) return loaded.err();
+      auto& old = *loaded;
       if (!old) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
       if (s->one_per_owner)
         return problems_error({s->item_type + " " + id + " belongs to " + mig::owner_of(*s, *old) +
                                " and is deleted with it."});
       if (auto st = impl_->collect_cascade(p, *s, id, *old); !st) return st.err();
       if (auto st = impl_->check_referrers(p); !st) return st.err();
+      if (p.failure) return *p.failure;
       if (!p.problems.empty()) return problems_error(p.problems);
       if (auto st = impl_->commit(p); !st) return st.err();
       return impl_->redact(*s, std::move(*old));
@@ -701,6 +721,7 @@ result<json::object> documents::execute(const document_command& cmd) {
   }
   impl_->check_names(p);
   impl_->check_references(p);
+  if (p.failure) return *p.failure;
   if (!p.problems.empty()) {
     std::sort(p.problems.begin(), p.problems.end());
     p.problems.erase(std::unique(p.problems.begin(), p.problems.end()), p.problems.end());
@@ -732,8 +753,9 @@ result<json::object> documents::get(const std::string& space, const std::string&
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
   auto doc = impl_->load(space, s->name, id);
-  if (!doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
-  return impl_->redact(*s, std::move(*doc));
+  if (!doc) return doc.err();
+  if (!*doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+  return impl_->redact(*s, std::move(**doc));
 }
 
 result<json::object> documents::get_revealed(const std::string& space,
@@ -742,8 +764,9 @@ result<json::object> documents::get_revealed(const std::string& space,
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
   auto doc = impl_->load(space, s->name, id);
-  if (!doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
-  return impl_->reveal(*s, std::move(*doc));
+  if (!doc) return doc.err();
+  if (!*doc) return make_error(errc::not_found, "There is no " + s->item_type + " " + id + ".");
+  return impl_->reveal(*s, std::move(**doc));
 }
 
 result<std::vector<json::object>> documents::list(const std::string& space,
@@ -760,7 +783,7 @@ result<std::vector<json::object>> documents::list(const std::string& space,
     // An unnamed collection ignores name filters, as clients send them from generic templates.
     auto name = mig::name_of(*s, doc);
     if (!s->name_field.empty()) {
-      if (!q.name.empty() && !iequal(name, q.name)) continue;
+      if (!q.name.empty() && !iequals(name, q.name)) continue;
       if (!q.partial_name.empty() && !icontains(name, q.partial_name)) continue;
     }
     out.push_back(impl_->redact(*s, std::move(doc)));
@@ -775,16 +798,13 @@ result<document_page> documents::page(const std::string& space, const std::strin
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
   bool by_name = !s->name_field.empty() && (!q.name.empty() || !q.partial_name.empty());
   auto name_matches = [&](const std::string& name) {
-    return (q.name.empty() || iequal(name, q.name)) &&
+    return (q.name.empty() || iequals(name, q.name)) &&
            (q.partial_name.empty() || icontains(name, q.partial_name));
   };
   auto parse = [&](const std::string& id, const std::string& text) -> result<json::object> {
-    json::error_code ec;
-    auto v = json::parse(text, ec);
-    if (ec || !v.is_object())
-      return make_error(errc::corruption,
-                        "the stored document " + id + " of " + s->name + " is not a JSON object");
-    return std::move(v.as_object());
+    auto d = impl::parse_stored(s->name, id, text);
+    if (!d) return d.err();
+    return std::move(**d);
   };
 
   // The ids that may match, in id order, found without reading documents where an index allows;
@@ -830,13 +850,7 @@ result<document_page> documents::page(const std::string& space, const std::strin
             [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
 
   // A candidate as stored; nullopt when it was removed since its id was found.
-  auto read = [&](const std::string& id) -> result<std::optional<json::object>> {
-    auto text = impl_->db.get(cf_documents, doc_key(space, s->name, id));
-    if (!text) return std::optional<json::object>();
-    auto d = parse(id, *text);
-    if (!d) return d.err();
-    return std::optional<json::object>(std::move(d.value()));
-  };
+  auto read = [&](const std::string& id) { return impl_->load(space, s->name, id); };
   document_page out;
   for (const auto& id : ids) {
     if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
@@ -865,7 +879,9 @@ result<std::string> documents::next_id(const std::string& collection) const {
   if (!s || !s->stored || s->ids != mig::id_style::counter)
     return make_error(errc::not_found,
                       "There is no counter-numbered collection " + collection + ".");
-  return s->id_prefix + "-" + std::to_string(impl_->stored_counter(s->name) + 1);
+  auto n = impl_->stored_counter(s->name);
+  if (!n) return n.err();
+  return s->id_prefix + "-" + std::to_string(*n + 1);
 }
 
 result<json::object> documents::find_by_name(const std::string& space,
@@ -874,10 +890,16 @@ result<json::object> documents::find_by_name(const std::string& space,
                                              const std::string& name) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
-  auto id = impl_->db.get(cf_names, name_key(space, s->name, owner_id, name));
-  if (!id)
+  auto id = impl_->db.get(cf_names, name_key(space, s->name, owner_id, name), "the name index");
+  if (!id) return id.err();
+  if (!*id)
     return make_error(errc::not_found, "There is no " + s->item_type + " named '" + name + "'.");
-  return get(space, collection, *id);
+  auto doc = get(space, collection, **id);
+  if (!doc && doc.err().code == errc::not_found)
+    return make_error(errc::corruption, "the name index names " + **id + " for '" + name +
+                                            "', but there is no such document; run "
+                                            "'octomig-admin projections rebuild'");
+  return doc;
 }
 
 result<json::object> documents::find_by_slug(const std::string& space,
@@ -891,9 +913,11 @@ result<json::object> documents::find_by_slug(const std::string& space,
     auto likely = impl_->ids_by_name(
         space, s->name, [&](const std::string& name) { return mig::slugify(name) == slug; });
     if (!likely) return likely.err();
-    for (const auto& id : *likely)
-      if (auto doc = impl_->load(space, s->name, id); doc && str_field(*doc, "Slug") == slug)
-        return impl_->redact(*s, std::move(*doc));
+    for (const auto& id : *likely) {
+      auto doc = impl_->load(space, s->name, id);
+      if (!doc) return doc.err();
+      if (*doc && str_field(**doc, "Slug") == slug) return impl_->redact(*s, std::move(**doc));
+    }
   }
   // A slug set by hand: read them all.
   auto all = impl_->scan(space, s->name);
@@ -906,9 +930,16 @@ result<json::object> documents::find_by_slug(const std::string& space,
 
 namespace {
 
-// Every index row the stored documents call for, from a scan of all of them (every space).
-result<std::set<std::string>> expected_links(const store::impl& db, std::uint64_t& documents) {
-  std::set<std::string> rows;
+// Every row of the two document indexes that the stored documents call for, from a scan of all
+// of them (every space): the reverse reference index (empty values) and the name index (the
+// document's id as value).
+struct index_rows {
+  std::set<std::string> references;
+  std::map<std::string, std::string> names;
+};
+
+result<index_rows> expected_indexes(const store::impl& db, std::uint64_t& documents) {
+  index_rows rows;
   std::unique_ptr<rocksdb::Iterator> it(
       db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_documents)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -923,7 +954,13 @@ result<std::set<std::string>> expected_links(const store::impl& db, std::uint64_
       return make_error(errc::corruption,
                         "the stored document " + printable_row(std::string(key)) + " is malformed");
     std::string space(key.substr(0, a)), id(key.substr(b + 1));
-    for (const auto& l : links_of(*s, v.as_object())) rows.insert(link_key(space, l, s->name, id));
+    const auto& doc = v.as_object();
+    for (const auto& l : links_of(*s, doc)) rows.references.insert(link_key(space, l, s->name, id));
+    if (s->uniqueness != mig::name_scope::none) {
+      auto name = mig::name_of(*s, doc);
+      auto owner = s->uniqueness == mig::name_scope::owner ? mig::owner_of(*s, doc) : "";
+      if (!name.empty()) rows.names[name_key(space, s->name, owner, name)] = id;
+    }
     ++documents;
   }
   if (!it->status().ok()) return io(it->status(), "cannot scan the documents");
@@ -932,43 +969,56 @@ result<std::set<std::string>> expected_links(const store::impl& db, std::uint64_
 
 }  // namespace
 
-result<reference_index_report> verify_reference_index(const store& st) {
+result<document_index_report> verify_document_indexes(const store& st) {
   const auto& db = st.internals();
-  reference_index_report rep;
-  auto expected = expected_links(db, rep.documents);
+  document_index_report rep;
+  auto expected = expected_indexes(db, rep.documents);
   if (!expected) return expected.err();
-  std::unique_ptr<rocksdb::Iterator> it(
-      db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_references)));
-  auto exp = expected->begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string k = it->key().ToString();
-    for (; exp != expected->end() && *exp < k; ++exp)
-      rep.differences.push_back("references: missing row " + printable_row(*exp));
-    if (exp != expected->end() && *exp == k)
-      ++exp;
-    else
-      rep.differences.push_back("references: unexpected row " + printable_row(k));
-  }
-  if (!it->status().ok()) return io(it->status(), "cannot scan the reference index");
-  for (; exp != expected->end(); ++exp)
-    rep.differences.push_back("references: missing row " + printable_row(*exp));
+  // The stored rows of one index against the expected ones (key to value), in key order.
+  auto compare = [&](cf_id cf, const char* what,
+                     const std::map<std::string, std::string>& rows) -> status {
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf)));
+    auto exp = rows.begin();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string k = it->key().ToString();
+      for (; exp != rows.end() && exp->first < k; ++exp)
+        rep.differences.push_back(std::string(what) + ": missing row " + printable_row(exp->first));
+      if (exp != rows.end() && exp->first == k) {
+        if (it->value() != exp->second)
+          rep.differences.push_back(std::string(what) + ": row " + printable_row(k) +
+                                    " differs from the documents");
+        ++exp;
+      } else {
+        rep.differences.push_back(std::string(what) + ": unexpected row " + printable_row(k));
+      }
+    }
+    if (!it->status().ok()) return io(it->status(), std::string("cannot scan the ") + what);
+    for (; exp != rows.end(); ++exp)
+      rep.differences.push_back(std::string(what) + ": missing row " + printable_row(exp->first));
+    return ok_status();
+  };
+  std::map<std::string, std::string> references;
+  for (const auto& k : expected->references) references.emplace(k, "");
+  if (auto s = compare(cf_references, "references", references); !s) return s.err();
+  if (auto s = compare(cf_names, "names", expected->names); !s) return s.err();
   return rep;
 }
 
-result<std::uint64_t> rebuild_reference_index(store& st) {
+result<std::uint64_t> rebuild_document_indexes(store& st) {
   auto& db = st.internals();
   if (db.opts.mode != open_mode::read_write)
     return make_error(errc::invalid_argument, "the store is open read-only");
   std::uint64_t documents = 0;
-  auto expected = expected_links(db, documents);
+  auto expected = expected_indexes(db, documents);
   if (!expected) return expected.err();
   rocksdb::WriteBatch b;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf_references)));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (!expected->count(it->key().ToString())) b.Delete(db.h(cf_references), it->key());
-  if (!it->status().ok()) return io(it->status(), "cannot scan the reference index");
-  for (const auto& k : *expected) b.Put(db.h(cf_references), k, "");
+  for (cf_id cf : {cf_references, cf_names}) {
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(rocksdb::ReadOptions(), db.h(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) b.Delete(db.h(cf), it->key());
+    if (!it->status().ok()) return io(it->status(), "cannot scan the document indexes");
+  }
+  for (const auto& k : expected->references) b.Put(db.h(cf_references), k, "");
+  for (const auto& [k, id] : expected->names) b.Put(db.h(cf_names), k, id);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   auto s = db.db->Write(wo, &b);

@@ -102,16 +102,17 @@ class documents {
   std::unique_ptr<impl> impl_;
 };
 
-// The reverse reference index (which documents own or refer to a document; what deletes consult)
-// is derived from the stored documents. These compare it with them and rebuild it, as
-// store::verify_projections and rebuild_projections do for the read models of the log.
-struct reference_index_report {
+// The document indexes (the reverse reference index: which documents own or refer to a document,
+// what deletes consult; and the name index) are derived from the stored documents. These compare
+// them with the documents and rebuild them, as store::verify_projections and rebuild_projections
+// do for the read models of the log. A document that does not parse is errc::corruption.
+struct document_index_report {
   std::uint64_t documents = 0;
-  std::vector<std::string> differences;  // empty when the index matches the documents
+  std::vector<std::string> differences;  // empty when the indexes match the documents
 };
-result<reference_index_report> verify_reference_index(const store& st);
+result<document_index_report> verify_document_indexes(const store& st);
 // REQUIRES: st is open read_write and nothing else writes documents meanwhile (server stopped).
 // Returns the number of documents indexed.
-result<std::uint64_t> rebuild_reference_index(store& st);
+result<std::uint64_t> rebuild_document_indexes(store& st);
 
 }  // namespace octomig::storage

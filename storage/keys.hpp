@@ -67,6 +67,7 @@ inline std::string prefix_end(std::string p) {
 inline constexpr const char* meta_checkpoint = "projection_checkpoint";
 inline constexpr const char* meta_maintenance = "maintenance";
 inline constexpr const char* meta_task_counter = "counter/ServerTasks";
+inline constexpr const char* meta_user_counter = "counter/Users";  // one user per API key
 inline constexpr const char* meta_schema = "schema_version";
 inline constexpr const char* meta_installation = "installation_id";
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +16,9 @@
 #include <regex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
+#include "base/ascii.hpp"
 #include "storage/keys.hpp"
 #include "storage/store_impl.hpp"
 
@@ -26,20 +27,53 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Serialises publish and delete: the existence check, the rename and the index write of one push
-// must not interleave with another push or delete of the same package. Each holds it for one
-// rename and one synced Put, so a single lock costs nothing measurable.
-std::mutex feed_mu;
+// Serialises publishes and deletes of one package: the existence check, the rename and the index
+// write of one push must not interleave with another push or delete of the same package. Those of
+// different packages do not wait on each other: each package key has its own mutex, which lives
+// while someone holds or waits for it.
+class package_locks {
+ public:
+  class guard {
+   public:
+    guard(package_locks& owner, std::string key) : owner_(owner), key_(std::move(key)) {
+      std::shared_ptr<std::mutex> m;
+      {
+        std::lock_guard<std::mutex> lock(owner_.mu_);
+        auto& entry = owner_.locks_[key_];
+        if (!entry.mutex) entry.mutex = std::make_shared<std::mutex>();
+        ++entry.users;
+        m = entry.mutex;
+      }
+      mutex_ = std::move(m);
+      mutex_->lock();
+    }
+    ~guard() {
+      mutex_->unlock();
+      std::lock_guard<std::mutex> lock(owner_.mu_);
+      auto it = owner_.locks_.find(key_);
+      if (--it->second.users == 0) owner_.locks_.erase(it);
+    }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+   private:
+    package_locks& owner_;
+    std::string key_;
+    std::shared_ptr<std::mutex> mutex_;
+  };
 
-bool ends_with_ci(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && lower(s.substr(s.size() - suffix.size())) == suffix;
-}
+ private:
+  struct entry {
+    std::shared_ptr<std::mutex> mutex;
+    std::size_t users = 0;
+  };
+  std::mutex mu_;  // guards locks_ only; never held while a package's mutex is waited for
+  std::unordered_map<std::string, entry> locks_;
+};
+
+package_locks feed_locks;
+
+using ascii::lower;
 
 std::string index_key(const std::string& space, const std::string& package_id,
                       const std::string& version) {
@@ -171,7 +205,7 @@ result<package_identity> parse_package_file_name(const std::string& file_name) {
   package_identity id;
   std::string stem;
   for (const auto& ext : package_extensions()) {
-    if (ends_with_ci(file_name, ext) && file_name.size() > ext.size()) {
+    if (ascii::iends_with(file_name, ext) && file_name.size() > ext.size()) {
       id.extension = ext;
       stem = file_name.substr(0, file_name.size() - ext.size());
       break;
@@ -348,7 +382,7 @@ fs::path incoming_dir(const fs::path& feed_root) {
 }
 
 status delete_package(store& st, const fs::path& feed_root, const package_record& rec) {
-  std::lock_guard<std::mutex> lock(feed_mu);
+  package_locks::guard lock(feed_locks, index_key(rec.space_id, rec.package_id, rec.version));
   auto& d = st.internals();
   auto s = d.db->Delete(write_options(d), d.h(cf_packages),
                         index_key(rec.space_id, rec.package_id, rec.version));
@@ -398,6 +432,7 @@ struct package_writer::pipeline {
   std::vector<chunk*> spare;                      // guarded by mu: processed by every job
   bool closing = false;                           // guarded by mu: no more buffers will come
   std::optional<error> failed;                    // guarded by mu: the first error
+  std::function<void()> wake;                     // guarded by mu: a caller waiting for room
   chunk* filling = nullptr;                       // the caller's
   std::uint64_t written = 0, writeback_from = 0;  // the file worker's
   std::thread workers[job_count];
@@ -462,12 +497,35 @@ struct package_writer::pipeline {
       }
       lock.lock();
       if (e && !failed) failed = std::move(e);
+      std::function<void()> woken;
       if (--c->pending == 0) {
         c->size = 0;
         spare.push_back(c);
+        if (wake && room()) woken = std::move(wake), wake = nullptr;
       }
       changed.notify_all();
+      if (woken) {
+        lock.unlock();
+        woken();
+        lock.lock();
+      }
     }
+  }
+
+  // REQUIRES: mu held. Whether a write of up to write_chunk bytes fits without waiting: it fills
+  // at most the current buffer and one more, so two buffers must be spare or still to allocate.
+  bool room() const {
+    return failed.has_value() || spare.size() + (max_buffers - chunks.size()) >= 2;
+  }
+
+  bool ready(std::function<void()> w) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (room()) {
+      wake = nullptr;
+      return true;
+    }
+    wake = std::move(w);
+    return false;
   }
 
   // Leaves direct I/O for the rest of the file (a partial buffer, or a file system that refuses).
@@ -572,6 +630,10 @@ package_writer::~package_writer() {
   }
 }
 
+bool package_writer::ready(std::function<void()> wake) {
+  return fd_ < 0 || p_->ready(std::move(wake));
+}
+
 status package_writer::write(const char* data, std::size_t n) {
   if (fd_ < 0) return make_error(errc::io_error, "the package file is closed");
   if (auto s = p_->write(data, n); !s) return s;
@@ -595,20 +657,24 @@ status package_writer::finish() {
   return ok_status();
 }
 
-result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
-                                        std::unique_ptr<package_writer> w,
-                                        const std::string& space_id, const package_identity& id,
-                                        overwrite_mode mode, bool may_replace,
-                                        events::timestamp_us now, const publish_faults& faults) {
+result<publish_outcome> publish_package(store& st, const fs::path& feed_root, publish_command cmd,
+                                        const publish_faults& faults) {
+  if (!cmd.writer) return make_error(errc::invalid_argument, "a publish needs a package file");
+  auto w = std::move(cmd.writer);
+  const auto& space_id = cmd.space_id;
+  const auto& id = cmd.identity;
+  const auto mode = cmd.mode;
+  const auto now = cmd.published;
   if (auto f = w->finish(); !f) return f.err();
-  std::lock_guard<std::mutex> lock(feed_mu);
+  package_locks::guard lock(feed_locks, index_key(space_id, id.package_id, id.version));
+  if (faults.pause) faults.pause();
   auto existing = get_package(st, space_id, id.package_id, id.version);
   if (!existing && existing.err().code != errc::not_found) return existing.err();
   if (existing) {
     if (mode == overwrite_mode::ignore_if_exists) return publish_outcome{*existing, false};
     if (mode == overwrite_mode::fail_if_exists)
       return make_error(errc::conflict, package_exists_message);
-    if (!may_replace)
+    if (!cmd.may_replace)
       return make_error(errc::forbidden,
                         "You do not have permission to perform this action. Please contact your "
                         "Octopus administrator. Missing permission: BuiltInFeedAdminister");
@@ -643,7 +709,8 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root,
   auto target = dir / rec.file_name;
   fs::rename(w->path(), target, ec);
   if (ec) {
-    drop_intent(st, rec);  // if that fails too, the start-up sweep drops it (the file is there)
+    // If dropping the intent fails too, the start-up sweep drops it (the file is still there).
+    static_cast<void>(drop_intent(st, rec));
     return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
   }
   w->released();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,9 +64,11 @@ result<package_record> get_package(const store& st, const std::string& space_id,
 // "Foo.1.0.0" (the `packages-` prefix already removed): tries every split at a dot.
 result<package_record> find_package(const store& st, const std::string& space_id,
                                     const std::string& id_and_version);
-status put_package(store& st, const package_record& rec);
-// Removes the index row, then the file (a crash between leaves an orphan that sweep_feed removes).
-status delete_package(store& st, const std::filesystem::path& feed_root, const package_record& rec);
+[[nodiscard]] status put_package(store& st, const package_record& rec);
+// Removes the index row, then the file (a crash between leaves an orphan that sweep_feed removes),
+// serialised with publishes of the same package. Blocking: never call it on an I/O thread.
+[[nodiscard]] status delete_package(store& st, const std::filesystem::path& feed_root,
+                                    const package_record& rec);
 
 std::filesystem::path package_path(const std::filesystem::path& feed_root,
                                    const package_record& rec);
@@ -83,7 +86,13 @@ class package_writer {
   package_writer(const package_writer&) = delete;
   package_writer& operator=(const package_writer&) = delete;
 
+  // REQUIRES (for a caller that must not block, such as an I/O thread): ready() said yes since
+  // the last write, and n is at most write_chunk. Otherwise write() may wait for the disk.
   status write(const char* data, std::size_t n);
+  // Whether a write of up to write_chunk bytes would be taken without waiting. When not, wake is
+  // kept and called once (from a worker thread) as soon as it would; a later ready() replaces it.
+  bool ready(std::function<void()> wake);
+  static constexpr std::size_t write_chunk = 1 << 20;
   // Flushes and syncs the file and computes the digests. REQUIRES: called once, after every write.
   status finish();
   std::uint64_t size() const { return size_; }
@@ -111,29 +120,38 @@ struct publish_outcome {
   bool created = false;  // false: IgnoreIfExists kept the existing package
 };
 
+// A complete upload to put into the feed.
+struct publish_command {
+  std::string space_id;
+  package_identity identity;
+  overwrite_mode mode = overwrite_mode::fail_if_exists;
+  bool may_replace = false;  // the caller may replace an existing package (an admin)
+  events::timestamp_us published = 0;
+  std::shared_ptr<package_writer> writer;  // every byte written; finished by the publish
+};
+
 // The messages clients see (contract §4.1).
 inline constexpr const char* package_exists_message =
     "A package with the same ID and version already exists. To proceed anyway, specify an "
     "overwriteMode of OverwriteExisting or IgnoreIfExists.";
 
 // For tests: publish_package returns errc::unavailable right before or right after the rename,
-// leaving exactly what a crash at that point leaves.
+// leaving exactly what a crash at that point leaves; pause, when set, is called before the index
+// is consulted (a test blocks in it to make a publish slow).
 struct publish_faults {
   bool stop_before_rename = false;
   bool stop_after_rename = false;
+  std::function<void()> pause;
 };
 
-// Finishes the writer (fsync), then, serialised with every other publish: decides by mode
-// (errc::conflict for FailIfExists; errc::forbidden when replacing without may_replace), records
-// its intent, renames the file into feed/<space>/, and writes the index row and removes the
-// intent in one batch; a crash in between is completed or undone by sweep_feed. The writer is
-// consumed either way.
+// Finishes the writer (fsync), then, serialised with every other publish or delete of the same
+// package (those of other packages run at the same time): decides by mode (errc::conflict for
+// FailIfExists; errc::forbidden when replacing without may_replace), records its intent, renames
+// the file into feed/<space>/, and writes the index row and removes the intent in one batch; a
+// crash in between is completed or undone by sweep_feed. The writer is consumed either way.
+// Blocking (disk syncs): never call it on an I/O thread.
 result<publish_outcome> publish_package(store& st, const std::filesystem::path& feed_root,
-                                        std::unique_ptr<package_writer> w,
-                                        const std::string& space_id, const package_identity& id,
-                                        overwrite_mode mode, bool may_replace,
-                                        events::timestamp_us now,
-                                        const publish_faults& faults = {});
+                                        publish_command cmd, const publish_faults& faults = {});
 
 // Start-up recovery, before any request: completes the publishes whose rename happened and drops
 // the others (see publish_package), empties incoming_dir (creating it if missing) and removes

@@ -8,15 +8,54 @@ namespace octomig::storage {
 
 namespace json = boost::json;
 
-projector::projector(base b) : base_(std::move(b)) {
-  highest_task_number = base_.highest_task_number ? base_.highest_task_number() : 0;
+projector::projector(base b) : base_(std::move(b)) {}
+
+status projector::load_counters() {
+  if (counters_loaded_) return ok_status();
+  if (base_.highest_task_number) {
+    auto n = base_.highest_task_number();
+    if (!n) return n.err();
+    highest_task_number = std::max(highest_task_number, *n);
+  }
+  if (base_.highest_user_number) {
+    auto n = base_.highest_user_number();
+    if (!n) return n.err();
+    highest_user_number = std::max(highest_user_number, *n);
+  }
+  counters_loaded_ = true;
+  return ok_status();
+}
+
+status projector::prepare(const std::string& stream,
+                          const std::vector<events::event_body>& bodies) {
+  if (auto s = load_counters(); !s) return s;
+  if (events::is_task_stream(stream)) {
+    if (tasks.count(stream) || !base_.task) return ok_status();
+    auto loaded = base_.task(stream);
+    if (!loaded) return loaded.err();
+    tasks.emplace(stream, loaded->value_or(events::task_state{}));
+    return ok_status();
+  }
+  for (const auto& b : bodies) {
+    bool changes_maintenance = std::holds_alternative<events::maintenance_entered>(b) ||
+                               std::holds_alternative<events::maintenance_left>(b);
+    if (changes_maintenance && !maintenance && base_.maintenance) {
+      auto m = base_.maintenance();
+      if (!m) return m.err();
+      maintenance = *m;
+    }
+    if (const auto* k = std::get_if<events::api_key_revoked>(&b);
+        k && !api_keys_by_name.count(k->name) && base_.api_key_by_name) {
+      auto rec = base_.api_key_by_name(k->name);
+      if (!rec) return rec.err();
+      api_keys_by_name[k->name] = *rec;
+    }
+  }
+  return ok_status();
 }
 
 events::task_state& projector::task(const std::string& id) {
-  auto it = tasks.find(id);
-  if (it != tasks.end()) return it->second;
-  std::optional<events::task_state> loaded = base_.task ? base_.task(id) : std::nullopt;
-  return tasks.emplace(id, loaded ? *loaded : events::task_state{}).first->second;
+  return tasks.try_emplace(id).first->second;  // prepare() loaded it when it was stored
 }
 
 void projector::apply(const events::envelope& e) {
@@ -36,7 +75,7 @@ void projector::apply(const events::envelope& e) {
     return;
   }
   auto current_maintenance = [&]() -> maintenance_state& {
-    if (!maintenance) maintenance = base_.maintenance ? base_.maintenance() : maintenance_state{};
+    if (!maintenance) maintenance = maintenance_state{};  // prepare() loaded the stored one
     return *maintenance;
   };
   if (auto* m = std::get_if<events::maintenance_entered>(&e.body)) {
@@ -52,14 +91,11 @@ void projector::apply(const events::envelope& e) {
     else if (st.task_id == m->task_id)
       st.task_id.clear();
   } else if (auto* k = std::get_if<events::api_key_created>(&e.body)) {
-    api_keys_by_name[k->name] = api_key_record{k->name, k->role, k->key_hash, e.timestamp};
+    api_keys_by_name[k->name] = api_key_record{k->name, k->role, k->key_hash, e.timestamp,
+                                               "Users-" + std::to_string(++highest_user_number)};
   } else if (auto* k = std::get_if<events::api_key_revoked>(&e.body)) {
     auto it = api_keys_by_name.find(k->name);
-    std::optional<api_key_record> current =
-        it != api_keys_by_name.end()
-            ? it->second
-            : (base_.api_key_by_name ? base_.api_key_by_name(k->name) : std::nullopt);
-    if (current) revoked_hashes.insert(current->key_hash);
+    if (it != api_keys_by_name.end() && it->second) revoked_hashes.insert(it->second->key_hash);
     api_keys_by_name[k->name] = std::nullopt;
   }
 }
@@ -68,36 +104,53 @@ std::string encode(const maintenance_state& m) {
   return json::serialize(json::object{{"Manual", m.manual}, {"TaskId", m.task_id}});
 }
 
-maintenance_state decode_maintenance(std::string_view bytes) {
-  maintenance_state m;
+result<maintenance_state> decode_maintenance(std::string_view bytes) {
+  auto bad = [] {
+    return make_error(errc::corruption,
+                      "the stored maintenance mode is damaged; run 'octomig-admin projections "
+                      "rebuild' with the server stopped");
+  };
   json::error_code ec;
   auto v = json::parse(bytes, ec);
-  if (ec || !v.is_object()) return m;
+  if (ec || !v.is_object()) return bad();
   auto& o = v.get_object();
-  if (auto* p = o.if_contains("Manual"); p && p->is_bool()) m.manual = p->get_bool();
-  if (auto* p = o.if_contains("TaskId"); p && p->is_string())
-    m.task_id = std::string(p->get_string());
-  return m;
+  auto* manual = o.if_contains("Manual");
+  auto* task = o.if_contains("TaskId");
+  if (!manual || !manual->is_bool() || !task || !task->is_string()) return bad();
+  return maintenance_state{manual->get_bool(), std::string(task->get_string())};
 }
 
 std::string encode(const api_key_record& r) {
-  return json::serialize(json::object{
-      {"Name", r.name}, {"Role", r.role}, {"Hash", r.key_hash}, {"Created", r.created}});
+  return json::serialize(json::object{{"Name", r.name},
+                                      {"Role", r.role},
+                                      {"Hash", r.key_hash},
+                                      {"Created", r.created},
+                                      {"UserId", r.user_id}});
 }
 
-std::optional<api_key_record> decode_api_key(std::string_view bytes) {
+result<api_key_record> decode_api_key(std::string_view bytes) {
+  auto bad = [] {
+    return make_error(errc::corruption,
+                      "a stored API key is damaged; run 'octomig-admin projections rebuild' with "
+                      "the server stopped");
+  };
   json::error_code ec;
   auto v = json::parse(bytes, ec);
-  if (ec || !v.is_object()) return std::nullopt;
+  if (ec || !v.is_object()) return bad();
   auto& o = v.get_object();
   api_key_record r;
-  auto str = [&](const char* k, std::string& out) {
-    if (auto* p = o.if_contains(k); p && p->is_string()) out = std::string(p->get_string());
-  };
-  str("Name", r.name);
-  str("Role", r.role);
-  str("Hash", r.key_hash);
-  if (auto* p = o.if_contains("Created"); p && p->is_int64()) r.created = p->get_int64();
+  for (auto [field, out] : {std::pair{"Name", &r.name}, std::pair{"Role", &r.role},
+                            std::pair{"Hash", &r.key_hash}, std::pair{"UserId", &r.user_id}}) {
+    auto* p = o.if_contains(field);
+    if (!p || !p->is_string()) return bad();
+    *out = std::string(p->get_string());
+  }
+  auto* created = o.if_contains("Created");
+  if (!created || !created->is_int64()) return bad();
+  r.created = created->get_int64();
+  if (r.name.empty() || (r.role != "admin" && r.role != "user") || r.key_hash.empty() ||
+      r.user_id.empty())
+    return bad();
   return r;
 }
 

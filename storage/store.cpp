@@ -23,6 +23,9 @@ error io(const rocksdb::Status& s, const std::string& what) {
 
 namespace {
 
+// Schema of the read models. 2: API key rows carry their user id.
+constexpr const char* schema_version = "2";
+
 std::string default_secondary_dir() {
   auto base = std::filesystem::temp_directory_path() / "octomig-secondary-XXXXXX";
   std::string tmpl = base.string();
@@ -98,13 +101,25 @@ result<std::unique_ptr<store>> store::open(const options& opts) {
   if (!s.ok()) return io(s, "cannot open the store in " + opts.db_dir.string());
   p->db.reset(raw);
 
-  p->last_position = p->stored_last_position();
+  auto last = p->stored_last_position();
+  if (!last) return last.err();
+  p->last_position = *last;
   p->next_position = p->last_position + 1;
-  if (opts.mode == open_mode::read_write && !p->get(cf_meta, keys::meta_schema)) {
-    auto ws = p->db->Put(rocksdb::WriteOptions(), p->h(cf_meta), keys::meta_schema, "1");
+  auto schema = p->get(cf_meta, keys::meta_schema, "the schema version");
+  if (!schema) return schema.err();
+  std::unique_ptr<store> st(new store(std::move(p)));
+  if (opts.mode != open_mode::read_write) return st;
+  // Schema 1 kept API keys without their user; the projections are rebuilt from the log once.
+  if (*schema && **schema == "1") {
+    auto rebuilt = st->rebuild_projections();
+    if (!rebuilt) return rebuilt.err();
+  }
+  if (!*schema || **schema != schema_version) {
+    auto& d = *st->impl_;
+    auto ws = d.db->Put(rocksdb::WriteOptions(), d.h(cf_meta), keys::meta_schema, schema_version);
     if (!ws.ok()) return io(ws, "cannot write the schema version");
   }
-  return std::unique_ptr<store>(new store(std::move(p)));
+  return st;
 }
 
 std::vector<result<appended>> store::append(const std::vector<append_request>& requests) {
@@ -124,24 +139,35 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
   std::uint64_t position = d.next_position;
   std::uint64_t written = 0;
 
-  auto current_version = [&](const std::string& stream) {
+  auto current_version = [&](const std::string& stream) -> result<std::uint64_t> {
     if (auto it = pending_versions.find(stream); it != pending_versions.end()) return it->second;
     if (auto it = d.versions.find(stream); it != d.versions.end()) return it->second;
     auto v = d.stored_version(stream);
-    d.versions[stream] = v;
+    if (v) d.versions[stream] = *v;
     return v;
   };
 
   for (const auto& r : requests) {
-    auto version = current_version(r.stream);
     if (r.stream.empty() || r.events.empty()) {
       out.emplace_back(make_error(errc::invalid_argument, "an append needs a stream and events"));
       continue;
     }
+    auto stored = current_version(r.stream);
+    if (!stored) {
+      out.emplace_back(stored.err());
+      continue;
+    }
+    auto version = *stored;
     if (version != r.expected_version) {
       out.emplace_back(make_error(errc::conflict, "stream " + r.stream + " is at version " +
                                                       std::to_string(version) + ", not " +
                                                       std::to_string(r.expected_version)));
+      continue;
+    }
+    // Every row these events build on must be readable: a damaged one refuses the request instead
+    // of being folded over as if it were empty.
+    if (auto loaded = proj.prepare(r.stream, r.events); !loaded) {
+      out.emplace_back(loaded.err());
       continue;
     }
     appended a;
@@ -193,22 +219,23 @@ status store::put_meta(const std::string& key, const std::string& value) {
   return ok_status();
 }
 
-std::optional<std::string> store::meta(const std::string& key) const {
-  return impl_->get(cf_meta, key);
+result<std::optional<std::string>> store::meta(const std::string& key) const {
+  return impl_->get(cf_meta, key, key.c_str());
 }
 
 std::uint64_t store::last_position() const {
   return impl_->last_position.load();
 }
 
-std::uint64_t store::stream_version(const std::string& stream) const {
+result<std::uint64_t> store::stream_version(const std::string& stream) const {
   return impl_->stored_version(stream);
 }
 
 result<events::task_state> store::task(const std::string& id) const {
-  auto v = impl_->get(cf_tasks, id);
-  if (!v) return make_error(errc::not_found, "There is no task with the id " + id + ".");
-  return events::decode_task_state(*v);
+  auto t = impl_->stored_task(id);
+  if (!t) return t.err();
+  if (!*t) return make_error(errc::not_found, "There is no task with the id " + id + ".");
+  return std::move(**t);
 }
 
 result<std::vector<events::task_state>> store::tasks(const task_filter& f) const {
@@ -221,18 +248,18 @@ result<std::vector<events::task_state>> store::tasks(const task_filter& f) const
   };
   if (!f.ids.empty()) {
     for (const auto& id : f.ids) {
-      auto v = impl_->get(cf_tasks, id);
-      if (!v) continue;
-      auto t = events::decode_task_state(*v);
+      auto t = impl_->stored_task(id);
       if (!t) return t.err();
-      if (keep(*t)) out.push_back(std::move(t.value()));
+      if (*t && keep(**t)) out.push_back(std::move(**t));
     }
   } else {
     std::unique_ptr<rocksdb::Iterator> it(
         impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_tasks)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto t = events::decode_task_state(it->value().ToStringView());
-      if (!t) return t.err();
+      if (!t)
+        return make_error(errc::corruption, "the stored task " + it->key().ToString() +
+                                                " is damaged (" + t.err().message + ")");
       if (keep(*t)) out.push_back(std::move(t.value()));
     }
     if (!it->status().ok()) return io(it->status(), "cannot scan tasks");
@@ -255,15 +282,20 @@ result<std::vector<events::log_line>> store::task_log(const std::string& task_id
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_task_logs)));
   for (it->Seek(lower); it->Valid(); it->Next()) {
     auto l = events::decode_log_line(it->value().ToStringView());
-    if (!l) return l.err();
+    if (!l)
+      return make_error(errc::corruption,
+                        "line " +
+                            std::to_string(keys::get_u32(it->key().ToStringView().substr(
+                                std::min(lower.size(), it->key().size())))) +
+                            " of the log of " + task_id + " is damaged (" + l.err().message + ")");
     out.push_back(std::move(l.value()));
   }
   if (!it->status().ok()) return io(it->status(), "cannot read the task log");
   return out;
 }
 
-std::uint64_t store::highest_task_number() const {
-  return impl_->stored_task_counter();
+result<std::uint64_t> store::highest_task_number() const {
+  return impl_->stored_counter(keys::meta_task_counter);
 }
 
 result<std::vector<events::envelope>> store::read(std::uint64_t from, std::size_t limit) const {
@@ -287,12 +319,15 @@ result<std::vector<events::envelope>> store::read_stream(const std::string& stre
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(cf_streams)));
   for (it->Seek(lower); it->Valid(); it->Next()) {
+    if (it->value().size() != 8)
+      return make_error(errc::corruption, "a damaged row in the stream index of " + stream);
     auto position = keys::get_u64(it->value().ToStringView());
-    auto v = impl_->get(cf_events, keys::event(position));
-    if (!v)
+    auto v = impl_->get(cf_events, keys::event(position), "the event log");
+    if (!v) return v.err();
+    if (!*v)
       return make_error(errc::corruption,
                         "stream " + stream + " names missing position " + std::to_string(position));
-    auto e = events::decode(position, *v);
+    auto e = events::decode(position, **v);
     if (!e) return e.err();
     out.push_back(std::move(e.value()));
   }
@@ -331,23 +366,23 @@ status store::scan_raw(const std::function<void(std::string_view, std::string_vi
   return ok_status();
 }
 
-maintenance_state store::maintenance() const {
+result<maintenance_state> store::maintenance() const {
   return impl_->stored_maintenance();
 }
 
-std::optional<api_key_record> store::api_key_by_hash(const std::string& key_hash) const {
-  auto v = impl_->get(cf_api_keys, key_hash);
-  if (!v) return std::nullopt;
-  return decode_api_key(*v);
+result<std::optional<api_key_record>> store::api_key_by_hash(const std::string& key_hash) const {
+  auto v = impl_->get(cf_api_keys, key_hash, "the API keys");
+  if (!v) return v.err();
+  if (!*v) return std::optional<api_key_record>();
+  auto r = decode_api_key(**v);
+  if (!r) return r.err();
+  return std::optional<api_key_record>(std::move(r.value()));
 }
 
-std::vector<api_key_record> store::api_keys() const {
-  std::vector<api_key_record> out;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_api_keys)));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (auto r = decode_api_key(it->value().ToStringView())) out.push_back(*r);
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+result<std::vector<api_key_record>> store::api_keys() const {
+  auto out = impl_->stored_keys();
+  if (!out) return out;
+  std::sort(out->begin(), out->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
@@ -355,7 +390,9 @@ status store::catch_up() {
   if (impl_->opts.mode != open_mode::secondary) return ok_status();
   auto s = impl_->db->TryCatchUpWithPrimary();
   if (!s.ok()) return io(s, "cannot catch up with the server's store");
-  impl_->last_position = impl_->stored_last_position();
+  auto last = impl_->stored_last_position();
+  if (!last) return last.err();
+  impl_->last_position = *last;
   return ok_status();
 }
 
@@ -366,6 +403,7 @@ namespace {
 struct replayed {
   std::unique_ptr<projector> proj;
   std::map<std::string, std::uint64_t> stream_versions;
+  std::map<std::string, std::string> stream_rows;  // the streams index the log implies
   std::uint64_t events = 0;
   std::vector<std::string> problems;
 };
@@ -387,6 +425,9 @@ static result<replayed> replay(const store& s, bool keep_streams) {
         r.problems.push_back("stream " + e.stream + " jumps from version " + std::to_string(v) +
                              " to " + std::to_string(e.stream_version));
       v = e.stream_version;
+      std::string pos;
+      keys::put_u64(pos, e.position);
+      r.stream_rows.emplace(keys::stream(e.stream, e.stream_version), std::move(pos));
     }
     r.proj->apply(e);
     ++r.events;
@@ -411,7 +452,22 @@ result<projection_report> store::verify_projections() const {
   auto& d = *impl_;
   auto& p = *r->proj;
 
-  // A column family must hold exactly the expected rows.
+  // A column family must hold exactly the expected rows. Keys are shown printable: the binary
+  // parts (separators, numbers) as '/' and hex.
+  auto printable = [](const std::string& k) {
+    std::string out;
+    static const char* digits = "0123456789abcdef";
+    for (unsigned char c : k) {
+      if (c == 0)
+        out += '/';
+      else if (c >= 0x20 && c < 0x7f)
+        out += static_cast<char>(c);
+      else
+        out += std::string("\\x") + digits[c >> 4] + digits[c & 15];
+    }
+    return out;
+  };
+  std::optional<error> scan_error;
   auto compare = [&](cf_id id, const char* what,
                      const std::map<std::string, std::string>& expected) {
     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(id)));
@@ -424,12 +480,15 @@ result<projection_report> store::verify_projections() const {
       }
       if (exp != expected.end() && exp->first == k) {
         if (exp->second != it->value().ToString())
-          rep.differences.push_back(std::string(what) + ": row " + k + " differs from the log");
+          rep.differences.push_back(std::string(what) + ": row " + printable(k) +
+                                    " differs from the log");
         ++exp;
       } else {
         rep.differences.push_back(std::string(what) + ": unexpected row " + k);
       }
     }
+    if (!it->status().ok() && !scan_error)
+      scan_error = io(it->status(), std::string("cannot read ") + what);
     for (; exp != expected.end(); ++exp)
       rep.differences.push_back(std::string(what) + ": missing row " + exp->first);
   };
@@ -442,35 +501,29 @@ result<projection_report> store::verify_projections() const {
   compare(cf_tasks, "tasks", tasks);
   compare(cf_task_logs, "task_logs", logs);
   compare(cf_api_keys, "api_keys", api_keys);
+  compare(cf_streams, "streams", r->stream_rows);
+  if (scan_error) return *scan_error;
 
-  std::uint64_t stream_rows = 0;
-  for (auto& [stream, v] : r->stream_versions) {
-    stream_rows += v;
-    if (d.stored_version(stream) != v)
-      rep.differences.push_back("streams: " + stream + " index is at version " +
-                                std::to_string(d.stored_version(stream)) + ", the log at " +
-                                std::to_string(v));
-  }
-  {
-    std::uint64_t count = 0;
-    std::unique_ptr<rocksdb::Iterator> it(
-        d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_streams)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
-    if (count != stream_rows)
-      rep.differences.push_back("streams: " + std::to_string(count) + " index rows for " +
-                                std::to_string(stream_rows) + " events");
-  }
   auto stored_m = d.stored_maintenance();
   auto expected_m = p.maintenance.value_or(maintenance_state{});
-  if (stored_m.manual != expected_m.manual || stored_m.task_id != expected_m.task_id)
+  if (!stored_m)
+    rep.differences.push_back("meta: " + stored_m.err().message);
+  else if (stored_m->manual != expected_m.manual || stored_m->task_id != expected_m.task_id)
     rep.differences.push_back("meta: maintenance state differs from the log");
-  auto stored_checkpoint = d.get(cf_meta, keys::meta_checkpoint);
-  std::uint64_t cp = stored_checkpoint ? keys::get_u64(*stored_checkpoint) : 0;
-  if (cp != p.checkpoint)
-    rep.differences.push_back("meta: checkpoint is " + std::to_string(cp) + ", the log ends at " +
-                              std::to_string(p.checkpoint));
-  if (d.stored_task_counter() < p.highest_task_number)
-    rep.differences.push_back("meta: task counter is behind the log");
+  auto checkpoint = d.stored_counter(keys::meta_checkpoint);
+  if (!checkpoint)
+    rep.differences.push_back("meta: " + checkpoint.err().message);
+  else if (*checkpoint != p.checkpoint)
+    rep.differences.push_back("meta: checkpoint is " + std::to_string(*checkpoint) +
+                              ", the log ends at " + std::to_string(p.checkpoint));
+  for (auto [key, expected] : {std::pair{keys::meta_task_counter, p.highest_task_number},
+                               std::pair{keys::meta_user_counter, p.highest_user_number}}) {
+    auto counter = d.stored_counter(key);
+    if (!counter)
+      rep.differences.push_back("meta: " + counter.err().message);
+    else if (*counter < expected)
+      rep.differences.push_back(std::string("meta: ") + key + " is behind the log");
+  }
   return rep;
 }
 
@@ -485,15 +538,10 @@ result<std::uint64_t> store::rebuild_projections() {
   for (cf_id id : {cf_tasks, cf_task_logs, cf_api_keys, cf_streams}) {
     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.h(id)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(d.h(id), it->key());
+    if (!it->status().ok()) return io(it->status(), "cannot read the projections to replace");
   }
   // The streams index is rebuilt from the events themselves.
-  auto st = scan(1, [&](const events::envelope& e) {
-    std::string pos;
-    keys::put_u64(pos, e.position);
-    batch.Put(d.h(cf_streams), keys::stream(e.stream, e.stream_version), pos);
-    return true;
-  });
-  if (!st) return st.err();
+  for (const auto& [k, pos] : r->stream_rows) batch.Put(d.h(cf_streams), k, pos);
   r->proj->maintenance = r->proj->maintenance.value_or(maintenance_state{});
   r->proj->revoked_hashes.clear();
   impl::write_projection(batch, *r->proj, d.cf);

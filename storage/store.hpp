@@ -63,6 +63,7 @@ struct api_key_record {
   std::string role;      // "admin" or "user"
   std::string key_hash;  // hex keyed hash; the key itself is never stored
   events::timestamp_us created = 0;
+  std::string user_id;  // "Users-N": the user the key acts as, numbered in order of creation
 };
 
 struct task_filter {
@@ -92,20 +93,23 @@ class store {
   result<appended> append(const append_request& request);
 
   // A metadata value that is not derived from the log (installation id, schema version).
-  status put_meta(const std::string& key, const std::string& value);
+  [[nodiscard]] status put_meta(const std::string& key, const std::string& value);
 
   // ---- reads (thread-safe) ----
+  //
+  // A read never turns a failure into "absent": an I/O error is errc::io_error, and a row that
+  // does not decode (or that RocksDB found damaged) is errc::corruption naming the row.
 
-  std::optional<std::string> meta(const std::string& key) const;
+  result<std::optional<std::string>> meta(const std::string& key) const;
   std::uint64_t last_position() const;
-  std::uint64_t stream_version(const std::string& stream) const;
+  result<std::uint64_t> stream_version(const std::string& stream) const;
 
   result<events::task_state> task(const std::string& id) const;  // errc::not_found
   // Tasks matching the filter, newest (highest number) first.
   result<std::vector<events::task_state>> tasks(const task_filter& filter) const;
   result<std::vector<events::log_line>> task_log(const std::string& task_id) const;
   // Highest N among ServerTasks-N streams ever written (0 if none).
-  std::uint64_t highest_task_number() const;
+  result<std::uint64_t> highest_task_number() const;
 
   // Events from `from` (inclusive, global position), at most `limit` of them.
   result<std::vector<events::envelope>> read(std::uint64_t from, std::size_t limit) const;
@@ -118,22 +122,26 @@ class store {
   status scan_raw(
       const std::function<void(std::string_view key, std::string_view value)>& fn) const;
 
-  maintenance_state maintenance() const;
-  std::optional<api_key_record> api_key_by_hash(const std::string& key_hash) const;
-  std::vector<api_key_record> api_keys() const;
+  // errc::corruption when the stored state does not decode: callers must then act as if
+  // maintenance mode were on (fail closed).
+  result<maintenance_state> maintenance() const;
+  // nullopt when no key has this hash.
+  result<std::optional<api_key_record>> api_key_by_hash(const std::string& key_hash) const;
+  // By name.
+  result<std::vector<api_key_record>> api_keys() const;
 
   // Number of events this process appended (for metrics).
   std::uint64_t events_appended() const { return appended_.load(); }
 
   // Secondary mode: make the primary's newer writes visible.
-  status catch_up();
+  [[nodiscard]] status catch_up();
 
   // ---- projections ----
 
   // Replays the whole log in memory and compares the result with the stored read models.
   result<projection_report> verify_projections() const;
   // Makes every write so far durable (for a store opened with sync off).
-  status sync();
+  [[nodiscard]] status sync();
   // Replays the whole log in memory only (no comparison); returns the number of events.
   result<std::uint64_t> replay_in_memory() const;
   // Replaces the stored read models with the ones replayed from the log (read_write mode).

@@ -71,57 +71,93 @@ struct store::impl {
 
   rocksdb::ColumnFamilyHandle* h(cf_id id) const { return cf[id]; }
 
-  std::optional<std::string> get(cf_id id, const rocksdb::Slice& key) const {
+  // A point read: the value, nullopt when the key is absent, or the error (an I/O error, or
+  // errc::corruption when RocksDB found damaged data). Never turns a failure into "absent".
+  result<std::optional<std::string>> get(cf_id id, const rocksdb::Slice& key,
+                                         const char* what) const {
     std::string v;
     auto s = db->Get(rocksdb::ReadOptions(), h(id), key, &v);
-    if (!s.ok()) return std::nullopt;
-    return v;
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return io(s, std::string("cannot read ") + what);
+    return std::optional<std::string>(std::move(v));
   }
 
   // Highest stored version of a stream, from the streams index.
-  std::uint64_t stored_version(const std::string& stream) const {
+  result<std::uint64_t> stored_version(const std::string& stream) const {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_streams)));
     std::string seek = keys::stream(stream, ~0ull);
     it->SeekForPrev(seek);
-    if (!it->Valid()) return 0;
+    if (!it->Valid()) {
+      if (!it->status().ok()) return io(it->status(), "cannot read the stream index of " + stream);
+      return std::uint64_t{0};
+    }
     auto k = it->key();
     std::string p = keys::prefix(stream);
-    if (k.size() != p.size() + 8 || !k.starts_with(p)) return 0;
+    if (!k.starts_with(p)) return std::uint64_t{0};
+    if (k.size() != p.size() + 8)
+      return make_error(errc::corruption, "a malformed key in the stream index of " + stream);
     return keys::get_u64(std::string_view(k.data() + p.size(), 8));
   }
 
-  std::uint64_t stored_last_position() const {
+  result<std::uint64_t> stored_last_position() const {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_events)));
     it->SeekToLast();
-    if (!it->Valid()) return 0;
-    return keys::get_u64(std::string_view(it->key().data(), it->key().size()));
+    if (!it->Valid()) {
+      if (!it->status().ok()) return io(it->status(), "cannot find the end of the event log");
+      return std::uint64_t{0};
+    }
+    if (it->key().size() != 8)
+      return make_error(errc::corruption, "a malformed key at the end of the event log");
+    return keys::get_u64(it->key().ToStringView());
   }
 
-  std::optional<events::task_state> stored_task(const std::string& id) const {
-    auto v = get(cf_tasks, id);
-    if (!v) return std::nullopt;
-    auto t = events::decode_task_state(*v);
-    if (!t) return std::nullopt;
-    return *t;
+  // errc::corruption when the row does not decode: never an empty task in its place.
+  result<std::optional<events::task_state>> stored_task(const std::string& id) const {
+    auto v = get(cf_tasks, id, "the task projection");
+    if (!v) return v.err();
+    if (!*v) return std::optional<events::task_state>();
+    auto t = events::decode_task_state(**v);
+    if (!t)
+      return make_error(errc::corruption,
+                        "the stored task " + id + " is damaged (" + t.err().message + ")");
+    return std::optional<events::task_state>(std::move(t.value()));
   }
 
-  maintenance_state stored_maintenance() const {
-    auto v = get(cf_meta, keys::meta_maintenance);
-    return v ? decode_maintenance(*v) : maintenance_state{};
+  result<maintenance_state> stored_maintenance() const {
+    auto v = get(cf_meta, keys::meta_maintenance, "the maintenance mode");
+    if (!v) return v.err();
+    if (!*v) return maintenance_state{};
+    return decode_maintenance(**v);
   }
 
-  std::optional<api_key_record> stored_key_by_name(const std::string& name) const {
+  // Every API key row, decoded; the first row that does not decode is an error.
+  result<std::vector<api_key_record>> stored_keys() const {
+    std::vector<api_key_record> out;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h(cf_api_keys)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto r = decode_api_key(it->value().ToStringView());
-      if (r && r->name == name) return r;
+      if (!r) return r.err();
+      out.push_back(std::move(r.value()));
     }
-    return std::nullopt;
+    if (!it->status().ok()) return io(it->status(), "cannot read the API keys");
+    return out;
   }
 
-  std::uint64_t stored_task_counter() const {
-    auto v = get(cf_meta, keys::meta_task_counter);
-    return v ? keys::get_u64(*v) : 0;
+  result<std::optional<api_key_record>> stored_key_by_name(const std::string& name) const {
+    auto all = stored_keys();
+    if (!all) return all.err();
+    for (auto& k : *all)
+      if (k.name == name) return std::optional<api_key_record>(std::move(k));
+    return std::optional<api_key_record>();
+  }
+
+  result<std::uint64_t> stored_counter(const char* key) const {
+    auto v = get(cf_meta, key, key);
+    if (!v) return v.err();
+    if (!*v) return std::uint64_t{0};
+    if ((*v)->size() != 8)
+      return make_error(errc::corruption, std::string("the ") + key + " row is damaged");
+    return keys::get_u64(**v);
   }
 
   // Task rows recently written by append, so that a busy stream is not re-read and re-decoded
@@ -131,13 +167,15 @@ struct store::impl {
 
   projector::base live_base() const {
     return projector::base{
-        [this](const std::string& id) -> std::optional<events::task_state> {
-          if (auto it = task_cache.find(id); it != task_cache.end()) return it->second;
+        [this](const std::string& id) -> result<std::optional<events::task_state>> {
+          if (auto it = task_cache.find(id); it != task_cache.end())
+            return std::optional<events::task_state>(it->second);
           return stored_task(id);
         },
         [this] { return stored_maintenance(); },
         [this](const std::string& name) { return stored_key_by_name(name); },
-        [this] { return stored_task_counter(); },
+        [this] { return stored_counter(keys::meta_task_counter); },
+        [this] { return stored_counter(keys::meta_user_counter); },
     };
   }
 
@@ -153,6 +191,9 @@ struct store::impl {
     std::string counter;
     keys::put_u64(counter, p.highest_task_number);
     b.Put(cf[cf_meta], keys::meta_task_counter, counter);
+    std::string users;
+    keys::put_u64(users, p.highest_user_number);
+    b.Put(cf[cf_meta], keys::meta_user_counter, users);
     std::string checkpoint;
     keys::put_u64(checkpoint, p.checkpoint);
     b.Put(cf[cf_meta], keys::meta_checkpoint, checkpoint);

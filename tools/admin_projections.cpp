@@ -1,5 +1,5 @@
 // `projections verify` and `projections rebuild`: the read models against a replay of the log,
-// and the documents' reverse reference index against the documents it is derived from.
+// and the documents' indexes (references, names) against the documents they are derived from.
 #include <iostream>
 
 #include "storage/documents.hpp"
@@ -15,9 +15,9 @@ status run_projections_verify(const invocation& inv) {
   auto report = (*opened)->verify_projections();
   if (!report) return report.err();
   std::cout << "replayed " << report->events << " events\n";
-  auto index = storage::verify_reference_index(**opened);
+  auto index = storage::verify_document_indexes(**opened);
   if (!index) return index.err();
-  std::cout << "checked the reference index of " << index->documents << " documents\n";
+  std::cout << "checked the indexes of " << index->documents << " documents\n";
   report->differences.insert(report->differences.end(), index->differences.begin(),
                              index->differences.end());
   for (const auto& d : report->differences)
@@ -38,9 +38,9 @@ status run_projections_rebuild(const invocation& inv) {
   auto events = (*opened)->rebuild_projections();
   if (!events) return events.err();
   std::cout << "rebuilt the read models from " << *events << " events\n";
-  auto documents = storage::rebuild_reference_index(**opened);
+  auto documents = storage::rebuild_document_indexes(**opened);
   if (!documents) return documents.err();
-  std::cout << "rebuilt the reference index of " << *documents << " documents\n";
+  std::cout << "rebuilt the indexes of " << *documents << " documents\n";
   return ok_status();
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/defaults.hpp"
 #include "events/decide.hpp"
 #include "events/time_format.hpp"
 #include "migration/schema.hpp"
@@ -33,7 +34,7 @@ namespace {
 namespace json = boost::json;
 using events::timestamp_us;
 
-constexpr const char* space = "Spaces-1";
+constexpr const char* space = default_space_id;
 // Every seeded time counts from here (2025-01-06T09:00:00Z), never from the clock.
 constexpr timestamp_us origin = 1'736'154'000'000'000;
 constexpr timestamp_us second = 1'000'000;
@@ -519,6 +520,8 @@ class seeder {
     if (!first) return first.err();
     const std::string id_prefix = first->substr(0, first->rfind('-') + 1);
     const std::uint64_t first_number = std::stoull(first->substr(id_prefix.size()));
+    auto highest_task = st_.highest_task_number();
+    if (!highest_task) return highest_task.err();
     std::vector<storage::append_request> recorded;
     std::vector<std::pair<std::string, json::object>> deployments;  // expected id, body
     for (std::uint64_t r = 0; r < z_.releases; ++r) {
@@ -546,7 +549,7 @@ class seeder {
       for (std::uint64_t d = 0; d < z_.deployments; ++d) {
         const std::size_t env = phases[d % phases.size()];
         const std::string task_id =
-            "ServerTasks-" + std::to_string(st_.highest_task_number() + 1 + recorded.size());
+            "ServerTasks-" + std::to_string(*highest_task + 1 + recorded.size());
         const std::string deployment =
             id_prefix + std::to_string(first_number + deployments.size());
         json::object body{{"ReleaseId", release},

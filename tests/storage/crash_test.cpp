@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "storage/store.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -203,7 +204,7 @@ TEST_CASE("every acknowledged append survives a SIGKILL, and the store reopens c
   for (const auto& [stream, acked] : seen.highest) {
     INFO("stream " << stream << ", acknowledged up to version " << acked);
     CHECK(versions[stream] >= acked);
-    CHECK(st->stream_version(stream) == versions[stream]);
+    CHECK(testing::must(st->stream_version(stream)) == versions[stream]);
     auto events = st->read_stream(stream);
     REQUIRE(events.ok());
     CHECK(events->size() == versions[stream]);
@@ -217,7 +218,7 @@ TEST_CASE("every acknowledged append survives a SIGKILL, and the store reopens c
     }
   }
   // The maintenance switches alternate on, off, on...: odd versions switch it on.
-  CHECK(st->maintenance().manual == (versions[system_stream] % 2 == 1));
+  CHECK(testing::must(st->maintenance()).manual == (versions[system_stream] % 2 == 1));
 
   auto rep = st->verify_projections();
   REQUIRE(rep.ok());

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "storage/keys.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -105,14 +106,14 @@ TEST_CASE("a created api key is found by its hash, and only by its hash", "[data
   auto key = create_api_key(*f.st, f.master_key, "ci-robot", "user", t0);
   REQUIRE(key.ok());
   const auto hash = hash_api_key(*key, f.master_key);
-  auto rec = f.st->api_key_by_hash(hash);
+  auto rec = testing::must(f.st->api_key_by_hash(hash));
   REQUIRE(rec);
   CHECK(rec->name == "ci-robot");
   CHECK(rec->role == "user");
   CHECK(rec->key_hash == hash);
   CHECK(rec->created == t0);
-  CHECK_FALSE(f.st->api_key_by_hash(*key));  // the key itself is stored nowhere
-  CHECK_FALSE(f.st->api_key_by_hash(hash_api_key(*key, std::string(32, 'x'))));
+  CHECK_FALSE(testing::must(f.st->api_key_by_hash(*key)));  // the key itself is stored nowhere
+  CHECK_FALSE(testing::must(f.st->api_key_by_hash(hash_api_key(*key, std::string(32, 'x')))));
 
   // The event states the hash, never the key.
   auto log = f.st->read_stream(events::system_stream);
@@ -129,7 +130,7 @@ TEST_CASE("api keys need a name, a known role and a free name", "[data_dir]") {
   CHECK(create_api_key(*f.st, f.master_key, "ci", "admin", t0).err().code == errc::conflict);
   CHECK(create_api_key(*f.st, f.master_key, "", "user", t0).err().code == errc::invalid_argument);
   CHECK(create_api_key(*f.st, f.master_key, "x", "root", t0).err().code == errc::invalid_argument);
-  CHECK(f.st->api_keys().size() == 1);
+  CHECK(testing::must(f.st->api_keys()).size() == 1);
 }
 
 TEST_CASE("a revoked api key is found no more and its name can be used again", "[data_dir]") {
@@ -138,17 +139,18 @@ TEST_CASE("a revoked api key is found no more and its name can be used again", "
   auto old = create_api_key(*f.st, f.master_key, "ci", "user", t0);
   REQUIRE(keep.ok());
   REQUIRE(old.ok());
-  append_ok(*f.st, request(events::system_stream, f.st->stream_version(events::system_stream),
+  append_ok(*f.st, request(events::system_stream,
+                           testing::must(f.st->stream_version(events::system_stream)),
                            {events::api_key_revoked{"ci"}}));
-  CHECK_FALSE(f.st->api_key_by_hash(hash_api_key(*old, f.master_key)));
-  REQUIRE(f.st->api_keys().size() == 1);
-  CHECK(f.st->api_keys().front().name == "keep");
-  CHECK(f.st->api_key_by_hash(hash_api_key(*keep, f.master_key)));
+  CHECK_FALSE(testing::must(f.st->api_key_by_hash(hash_api_key(*old, f.master_key))));
+  REQUIRE(testing::must(f.st->api_keys()).size() == 1);
+  CHECK(testing::must(f.st->api_keys()).front().name == "keep");
+  CHECK(testing::must(f.st->api_key_by_hash(hash_api_key(*keep, f.master_key))));
 
   auto renewed = create_api_key(*f.st, f.master_key, "ci", "user", t0 + 1);
   REQUIRE(renewed.ok());
-  CHECK(f.st->api_key_by_hash(hash_api_key(*renewed, f.master_key)));
-  CHECK_FALSE(f.st->api_key_by_hash(hash_api_key(*old, f.master_key)));
+  CHECK(testing::must(f.st->api_key_by_hash(hash_api_key(*renewed, f.master_key))));
+  CHECK_FALSE(testing::must(f.st->api_key_by_hash(hash_api_key(*old, f.master_key))));
   auto rep = f.st->verify_projections();
   REQUIRE(rep.ok());
   INFO("differences:\n" << octomig::testing::lines(rep->differences));
@@ -161,7 +163,8 @@ TEST_CASE("bootstrap creates the installation id and the admin key file only onc
   REQUIRE(first.ok());
   CHECK(first->created_admin_key);
   CHECK(first->installation_id.size() == 36);
-  CHECK(f.st->meta(keys::meta_installation) == std::optional<std::string>(first->installation_id));
+  CHECK(testing::must(f.st->meta(keys::meta_installation)) ==
+        std::optional<std::string>(first->installation_id));
 
   REQUIRE(std::filesystem::exists(f.d.admin_key_file()));
   CHECK(mode_of(f.d.admin_key_file()) == 0600);
@@ -169,7 +172,7 @@ TEST_CASE("bootstrap creates the installation id and the admin key file only onc
   REQUIRE(file.size() > 1);
   CHECK(file.back() == '\n');
   const std::string key = file.substr(0, file.size() - 1);
-  auto rec = f.st->api_key_by_hash(hash_api_key(key, f.master_key));
+  auto rec = testing::must(f.st->api_key_by_hash(hash_api_key(key, f.master_key)));
   REQUIRE(rec);
   CHECK(rec->name == "admin");
   CHECK(rec->role == "admin");
@@ -180,8 +183,8 @@ TEST_CASE("bootstrap creates the installation id and the admin key file only onc
   CHECK_FALSE(second->created_admin_key);
   CHECK(second->installation_id == first->installation_id);
   CHECK(read_file(f.d.admin_key_file()) == file);
-  CHECK(f.st->api_keys().size() == 1);
-  CHECK(f.st->stream_version(events::system_stream) == 1);
+  CHECK(testing::must(f.st->api_keys()).size() == 1);
+  CHECK(testing::must(f.st->stream_version(events::system_stream)) == 1);
 
   // Across a restart as well.
   f.st.reset();
@@ -190,7 +193,7 @@ TEST_CASE("bootstrap creates the installation id and the admin key file only onc
   REQUIRE(third.ok());
   CHECK_FALSE(third->created_admin_key);
   CHECK(third->installation_id == first->installation_id);
-  CHECK(f.st->api_keys().size() == 1);
+  CHECK(testing::must(f.st->api_keys()).size() == 1);
 }
 
 TEST_CASE("private files replace their old content and stay owner-only", "[data_dir]") {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 
+#include "tests/support/must.hpp"
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -79,7 +80,7 @@ TEST_CASE("created documents get consecutive ids from their collection's counter
   CHECK(str(a, "SpaceId") == "Spaces-1");
   CHECK(a.at("UseGuidedFailure").as_bool() == false);
   CHECK(str(a, "Slug") == "dev");
-  CHECK(f.st->meta("counter/Environments").has_value());
+  CHECK(octomig::testing::must(f.st->meta("counter/Environments")).has_value());
 }
 
 TEST_CASE("names are unique within their scope, case-insensitively", "[documents]") {
@@ -510,7 +511,7 @@ TEST_CASE("deleting a project deletes its releases and their deployments", "[doc
 TEST_CASE("the reference index follows every write and a rebuild reproduces it", "[documents]") {
   fixture f;
   auto check = [&] {
-    auto rep = octomig::storage::verify_reference_index(*f.st);
+    auto rep = octomig::storage::verify_document_indexes(*f.st);
     REQUIRE(rep);
     INFO(octomig::testing::lines(rep->differences));
     CHECK(rep->differences.empty());
@@ -532,7 +533,7 @@ TEST_CASE("the reference index follows every write and a rebuild reproduces it",
   ok(f.docs.remove(space, "Projects", "Projects-1"));
   auto documents = check();
   CHECK(documents == 7);  // the group, the lifecycle, the environment, Api and its 3 side documents
-  auto rebuilt = octomig::storage::rebuild_reference_index(*f.st);
+  auto rebuilt = octomig::storage::rebuild_document_indexes(*f.st);
   REQUIRE(rebuilt);
   CHECK(*rebuilt == documents);
   check();

@@ -21,6 +21,21 @@ std::unique_ptr<package_writer> writer_with(const fs::path& feed, const std::str
   return std::move(w.value());
 }
 
+// publish_package with the command spelled out as arguments.
+result<publish_outcome> publish(store& st, const fs::path& feed, std::unique_ptr<package_writer> w,
+                                const std::string& space, const package_identity& id,
+                                overwrite_mode mode, bool may_replace, events::timestamp_us now,
+                                const publish_faults& faults = {}) {
+  publish_command cmd;
+  cmd.space_id = space;
+  cmd.identity = id;
+  cmd.mode = mode;
+  cmd.may_replace = may_replace;
+  cmd.published = now;
+  cmd.writer = std::move(w);
+  return publish_package(st, feed, std::move(cmd), faults);
+}
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -102,8 +117,8 @@ TEST_CASE("a published package is in the feed folder and the index, with its has
   auto st = testing::open_store(dir / "db");
   auto feed = dir / "feed";
 
-  auto out = publish_package(*st, feed, writer_with(feed, "abc"), "Spaces-1", foo_1,
-                             overwrite_mode::fail_if_exists, false, 1490043617000000);
+  auto out = publish(*st, feed, writer_with(feed, "abc"), "Spaces-1", foo_1,
+                     overwrite_mode::fail_if_exists, false, 1490043617000000);
   if (!out) FAIL(out.err().message);
   CHECK(out->created);
   const auto& r = out->record;
@@ -161,8 +176,8 @@ TEST_CASE("a package of many buffers, written in odd pieces, is stored and hashe
     for (std::size_t at = 0, piece = 1; at < bytes.size();
          at += piece, piece = piece * 7 % 99991 + 1)
       REQUIRE(w.value()->write(bytes.data() + at, std::min(piece, bytes.size() - at)).ok());
-    auto out = publish_package(*st, feed, std::move(w.value()), "Spaces-1", foo_1,
-                               overwrite_mode::fail_if_exists, false, 1);
+    auto out = publish(*st, feed, std::move(w.value()), "Spaces-1", foo_1,
+                       overwrite_mode::fail_if_exists, false, 1);
     if (!out) FAIL(out.err().message);
     CHECK(out->record.size_bytes == e.size);
     CHECK(out->record.sha1 == e.sha1);
@@ -175,13 +190,13 @@ TEST_CASE("publishing an existing version follows the overwrite mode", "[package
   testing::temp_dir dir("octomig-packages");
   auto st = testing::open_store(dir / "db");
   auto feed = dir / "feed";
-  REQUIRE(publish_package(*st, feed, writer_with(feed, "one"), "Spaces-1", foo_1,
-                          overwrite_mode::fail_if_exists, false, 1)
+  REQUIRE(publish(*st, feed, writer_with(feed, "one"), "Spaces-1", foo_1,
+                  overwrite_mode::fail_if_exists, false, 1)
               .ok());
 
   SECTION("FailIfExists is a conflict and leaves the first package and no temporary file") {
-    auto r = publish_package(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
-                             overwrite_mode::fail_if_exists, true, 2);
+    auto r = publish(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
+                     overwrite_mode::fail_if_exists, true, 2);
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().code == errc::conflict);
     CHECK(r.err().message == package_exists_message);
@@ -189,21 +204,21 @@ TEST_CASE("publishing an existing version follows the overwrite mode", "[package
     CHECK(files_in(incoming_dir(feed)) == 0);
   }
   SECTION("IgnoreIfExists keeps the first package and says it did not create one") {
-    auto r = publish_package(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
-                             overwrite_mode::ignore_if_exists, false, 2);
+    auto r = publish(*st, feed, writer_with(feed, "two"), "Spaces-1", foo_1,
+                     overwrite_mode::ignore_if_exists, false, 2);
     REQUIRE(r.ok());
     CHECK_FALSE(r->created);
     CHECK(r->record.size_bytes == 3);
     CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "one");
   }
   SECTION("OverwriteExisting replaces it, but only for a caller who may replace") {
-    auto refused = publish_package(*st, feed, writer_with(feed, "two!"), "Spaces-1", foo_1,
-                                   overwrite_mode::overwrite_existing, false, 2);
+    auto refused = publish(*st, feed, writer_with(feed, "two!"), "Spaces-1", foo_1,
+                           overwrite_mode::overwrite_existing, false, 2);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.err().code == errc::forbidden);
-    auto r = publish_package(*st, feed, writer_with(feed, "two!"), "Spaces-1",
-                             package_identity{"foo", "1.0.0", ".zip"},
-                             overwrite_mode::overwrite_existing, true, 2);
+    auto r = publish(*st, feed, writer_with(feed, "two!"), "Spaces-1",
+                     package_identity{"foo", "1.0.0", ".zip"}, overwrite_mode::overwrite_existing,
+                     true, 2);
     REQUIRE(r.ok());
     CHECK(r->created);
     CHECK(r->record.package_id == "Foo");  // the first push's spelling
@@ -227,8 +242,8 @@ TEST_CASE("the start-up sweep removes unfinished uploads and unindexed files onl
   testing::temp_dir dir("octomig-packages");
   auto st = testing::open_store(dir / "db");
   auto feed = dir / "feed";
-  REQUIRE(publish_package(*st, feed, writer_with(feed, "kept"), "Spaces-1", foo_1,
-                          overwrite_mode::fail_if_exists, false, 1)
+  REQUIRE(publish(*st, feed, writer_with(feed, "kept"), "Spaces-1", foo_1,
+                  overwrite_mode::fail_if_exists, false, 1)
               .ok());
   // What a crash leaves: an upload in progress, and a file renamed into place but not indexed.
   std::ofstream(incoming_dir(feed) / "upload-1.partial") << "half";
@@ -249,15 +264,15 @@ TEST_CASE("a replacement cut short after its rename is completed at start-up", "
   std::string old_sha1;
   {
     auto st = testing::open_store(dir / "db");
-    auto first = publish_package(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
-                                 overwrite_mode::fail_if_exists, false, 1);
+    auto first = publish(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
+                         overwrite_mode::fail_if_exists, false, 1);
     REQUIRE(first.ok());
     old_sha1 = first->record.sha1;
     publish_faults crash;
     crash.stop_after_rename = true;
-    auto cut = publish_package(*st, feed, writer_with(feed, "new bytes!"), "Spaces-1",
-                               package_identity{"Foo", "1.0.0", ".tgz"},
-                               overwrite_mode::overwrite_existing, true, 2, crash);
+    auto cut = publish(*st, feed, writer_with(feed, "new bytes!"), "Spaces-1",
+                       package_identity{"Foo", "1.0.0", ".tgz"}, overwrite_mode::overwrite_existing,
+                       true, 2, crash);
     REQUIRE_FALSE(cut.ok());
     // The crash state: the new file is in place, the index still describes the old one.
     CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.tgz") == "new bytes!");
@@ -286,14 +301,14 @@ TEST_CASE("a publish cut short before its rename is undone at start-up", "[packa
   auto feed = dir / "feed";
   {
     auto st = testing::open_store(dir / "db");
-    REQUIRE(publish_package(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
-                            overwrite_mode::fail_if_exists, false, 1)
+    REQUIRE(publish(*st, feed, writer_with(feed, "old bytes"), "Spaces-1", foo_1,
+                    overwrite_mode::fail_if_exists, false, 1)
                 .ok());
     publish_faults crash;
     crash.stop_before_rename = true;
     // A crash removes nothing: the temporary file stays.
-    REQUIRE_FALSE(publish_package(*st, feed, writer_with(feed, "never installed"), "Spaces-1",
-                                  foo_1, overwrite_mode::overwrite_existing, true, 2, crash)
+    REQUIRE_FALSE(publish(*st, feed, writer_with(feed, "never installed"), "Spaces-1", foo_1,
+                          overwrite_mode::overwrite_existing, true, 2, crash)
                       .ok());
     CHECK(files_in(incoming_dir(feed)) == 1);
   }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "events/codec.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -38,15 +39,15 @@ TEST_CASE("a key revoked and created again under its name in one append leaves o
   auto st = open_store(dir / "db");
   auto v = append_ok(*st, request(system_stream, 0, {api_key_created{"ci", "user", "hash-1"}}))
                .last_version;
-  REQUIRE(st->api_key_by_hash("hash-1"));
+  REQUIRE(testing::must(st->api_key_by_hash("hash-1")));
 
   // Rotation: the old key must stop working in the same write that brings the new one.
   append_ok(*st, request(system_stream, v,
                          {api_key_revoked{"ci"}, api_key_created{"ci", "user", "hash-2"}}));
-  CHECK_FALSE(st->api_key_by_hash("hash-1"));
-  REQUIRE(st->api_key_by_hash("hash-2"));
-  CHECK(st->api_key_by_hash("hash-2")->name == "ci");
-  CHECK(names(st->api_keys()) == std::vector<std::string>{"ci=hash-2"});
+  CHECK_FALSE(testing::must(st->api_key_by_hash("hash-1")));
+  REQUIRE(testing::must(st->api_key_by_hash("hash-2")));
+  CHECK(testing::must(st->api_key_by_hash("hash-2"))->name == "ci");
+  CHECK(names(testing::must(st->api_keys())) == std::vector<std::string>{"ci=hash-2"});
   check_no_differences(*st);
 }
 
@@ -60,12 +61,12 @@ TEST_CASE("every key revoked within one append is gone, however often the name w
                          {api_key_revoked{"ci"}, api_key_created{"ci", "user", "hash-2"},
                           api_key_revoked{"ci"}, api_key_created{"ci", "admin", "hash-3"},
                           api_key_created{"tmp", "user", "hash-t"}, api_key_revoked{"tmp"}}));
-  CHECK_FALSE(st->api_key_by_hash("hash-1"));
-  CHECK_FALSE(st->api_key_by_hash("hash-2"));
-  CHECK_FALSE(st->api_key_by_hash("hash-t"));
-  REQUIRE(st->api_key_by_hash("hash-3"));
-  CHECK(st->api_key_by_hash("hash-3")->role == "admin");
-  CHECK(names(st->api_keys()) == std::vector<std::string>{"ci=hash-3"});
+  CHECK_FALSE(testing::must(st->api_key_by_hash("hash-1")));
+  CHECK_FALSE(testing::must(st->api_key_by_hash("hash-2")));
+  CHECK_FALSE(testing::must(st->api_key_by_hash("hash-t")));
+  REQUIRE(testing::must(st->api_key_by_hash("hash-3")));
+  CHECK(testing::must(st->api_key_by_hash("hash-3"))->role == "admin");
+  CHECK(names(testing::must(st->api_keys())) == std::vector<std::string>{"ci=hash-3"});
   check_no_differences(*st);
 }
 
@@ -97,18 +98,35 @@ TEST_CASE("a projector fed the log from nothing builds the rows the store wrote"
 
 TEST_CASE("maintenance and key records round-trip through their encodings", "[projector]") {
   storage::maintenance_state m{true, "ServerTasks-9"};
-  auto back = storage::decode_maintenance(storage::encode(m));
+  auto back = testing::must(storage::decode_maintenance(storage::encode(m)));
   CHECK(back.manual);
   CHECK(back.task_id == "ServerTasks-9");
 
-  storage::api_key_record r{"ci \"robot\"", "admin", "abcdef", 1490043617000000};
+  storage::api_key_record r{"ci \"robot\"", "admin", "abcdef", 1490043617000000, "Users-7"};
   auto rec = storage::decode_api_key(storage::encode(r));
   REQUIRE(rec);
   CHECK(rec->name == r.name);
   CHECK(rec->role == r.role);
   CHECK(rec->key_hash == r.key_hash);
   CHECK(rec->created == r.created);
+  CHECK(rec->user_id == "Users-7");
+}
 
-  CHECK_FALSE(storage::decode_maintenance("not json").on());
-  CHECK_FALSE(storage::decode_api_key("[1,2"));
+TEST_CASE("a damaged maintenance or key row decodes as corruption, never as a default",
+          "[projector]") {
+  // A maintenance row that does not decode must not read as "off": callers fail closed on it.
+  for (const char* bad : {"not json", "{}", R"({"Manual":"yes","TaskId":""})", R"([true])"}) {
+    INFO(bad);
+    auto m = storage::decode_maintenance(bad);
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.err().code == errc::corruption);
+  }
+  for (const char* bad :
+       {"[1,2", R"({"Name":"ci","Role":"admin","Hash":"h","Created":1})",
+        R"({"Name":"ci","Role":"root","Hash":"h","Created":1,"UserId":"Users-1"})"}) {
+    INFO(bad);
+    auto k = storage::decode_api_key(bad);
+    REQUIRE_FALSE(k.ok());
+    CHECK(k.err().code == errc::corruption);
+  }
 }

@@ -9,6 +9,7 @@
 
 #include "events/codec.hpp"
 #include "storage/keys.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/sample_events.hpp"
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -67,7 +68,7 @@ void check_log_shape(const storage::store& st) {
   });
   REQUIRE(s.ok());
   CHECK(expected - 1 == st.last_position());
-  for (const auto& [stream, v] : versions) CHECK(st.stream_version(stream) == v);
+  for (const auto& [stream, v] : versions) CHECK(testing::must(st.stream_version(stream)) == v);
 }
 
 }  // namespace
@@ -144,9 +145,9 @@ TEST_CASE("a stream reads back in version order from any version", "[store]") {
   CHECK(tail->front().position == 4);
   CHECK(st->read_stream("A", 4)->empty());
   CHECK(st->read_stream("nope")->empty());
-  CHECK(st->stream_version("A") == 3);
-  CHECK(st->stream_version("AB") == 1);
-  CHECK(st->stream_version("nope") == 0);
+  CHECK(testing::must(st->stream_version("A")) == 3);
+  CHECK(testing::must(st->stream_version("AB")) == 1);
+  CHECK(testing::must(st->stream_version("nope")) == 0);
 }
 
 TEST_CASE("the task projection after each append is the fold of the task's events", "[store]") {
@@ -175,7 +176,7 @@ TEST_CASE("the task projection after each append is the fold of the task's event
   CHECK(done->version == 7);
   CHECK(done->completed_time == t0 + 2000);
   CHECK(done->log_line_count == 7);
-  CHECK(st->highest_task_number() == 5);
+  CHECK(testing::must(st->highest_task_number()) == 5);
   check_no_differences(*st);
 }
 
@@ -229,8 +230,8 @@ TEST_CASE(
   CHECK(st->task(task_id(2))->has_warnings_or_errors);
   CHECK(st->task(task_id(50)).err().code == errc::not_found);
   CHECK(st->task_log(task_id(50))->empty());
-  CHECK(st->stream_version(task_id(50)) == 0);
-  CHECK(st->highest_task_number() == 3);  // the refused ServerTasks-50 left no trace
+  CHECK(testing::must(st->stream_version(task_id(50))) == 0);
+  CHECK(testing::must(st->highest_task_number()) == 3);  // the refused ServerTasks-50 left no trace
   for (auto id : {1, 2, 3}) check_projection_is_fold(*st, task_id(id));
   check_no_differences(*st);
 
@@ -279,7 +280,7 @@ TEST_CASE("positions stay gapless and versions contiguous across many mixed batc
   }
   CHECK(st->last_position() == next_position - 1);
   check_log_shape(*st);
-  for (const auto& [stream, v] : version) CHECK(st->stream_version(stream) == v);
+  for (const auto& [stream, v] : version) CHECK(testing::must(st->stream_version(stream)) == v);
 }
 
 TEST_CASE("tasks() filters by ids and states and lists the newest first", "[store]") {
@@ -331,7 +332,7 @@ TEST_CASE("tasks() filters by ids and states and lists the newest first", "[stor
   storage::task_filter nothing;
   nothing.states = {task_status::timed_out};
   CHECK(st->tasks(nothing)->empty());
-  CHECK(st->highest_task_number() == 12);
+  CHECK(testing::must(st->highest_task_number()) == 12);
 }
 
 TEST_CASE("a task's log holds one line per logged event, in order, and only its own", "[store]") {
@@ -393,38 +394,38 @@ TEST_CASE("a task's log holds one line per logged event, in order, and only its 
 TEST_CASE("maintenance mode follows the system stream, manual and per task", "[store]") {
   temp_dir dir;
   auto st = open_store(dir / "db");
-  CHECK_FALSE(st->maintenance().on());
+  CHECK_FALSE(testing::must(st->maintenance()).on());
   std::uint64_t v = 0;
   auto system = [&](event_body b) {
     v = append_ok(*st, request(system_stream, v, {b})).last_version;
   };
 
   system(maintenance_entered{""});
-  CHECK(st->maintenance().manual);
-  CHECK(st->maintenance().task_id.empty());
-  CHECK(st->maintenance().on());
+  CHECK(testing::must(st->maintenance()).manual);
+  CHECK(testing::must(st->maintenance()).task_id.empty());
+  CHECK(testing::must(st->maintenance()).on());
 
   system(maintenance_entered{task_id(4)});
-  CHECK(st->maintenance().manual);
-  CHECK(st->maintenance().task_id == task_id(4));
+  CHECK(testing::must(st->maintenance()).manual);
+  CHECK(testing::must(st->maintenance()).task_id == task_id(4));
 
   system(maintenance_left{""});
-  CHECK_FALSE(st->maintenance().manual);
-  CHECK(st->maintenance().on());  // the task still holds it
+  CHECK_FALSE(testing::must(st->maintenance()).manual);
+  CHECK(testing::must(st->maintenance()).on());  // the task still holds it
 
   system(maintenance_left{task_id(5)});  // another task's release does not free task 4's hold
-  CHECK(st->maintenance().task_id == task_id(4));
+  CHECK(testing::must(st->maintenance()).task_id == task_id(4));
   check_no_differences(*st);
 
   system(maintenance_left{task_id(4)});
-  CHECK_FALSE(st->maintenance().on());
+  CHECK_FALSE(testing::must(st->maintenance()).on());
 
   // Several switches in one append land as their net effect.
   append_ok(*st, request(system_stream, v,
                          {maintenance_entered{task_id(6)}, maintenance_entered{""},
                           maintenance_left{task_id(6)}}));
-  CHECK(st->maintenance().manual);
-  CHECK(st->maintenance().task_id.empty());
+  CHECK(testing::must(st->maintenance()).manual);
+  CHECK(testing::must(st->maintenance()).task_id.empty());
   check_no_differences(*st);
 }
 
@@ -458,15 +459,15 @@ TEST_CASE(
   REQUIRE(rebuilt.ok());
   CHECK(*rebuilt == st->last_position());
   check_no_differences(*st);
-  auto cp = st->meta(storage::keys::meta_checkpoint);
+  auto cp = testing::must(st->meta(storage::keys::meta_checkpoint));
   REQUIRE(cp);
   CHECK(storage::keys::get_u64(*cp) == st->last_position());
 
   // The rebuilt read models serve as before, and appends carry on from them.
   for (int n = 1; n <= 4; ++n) check_projection_is_fold(*st, task_id(n));
-  CHECK(st->maintenance().manual);
-  CHECK_FALSE(st->api_key_by_hash("hash-k"));
-  CHECK(st->api_key_by_hash("hash-j"));
+  CHECK(testing::must(st->maintenance()).manual);
+  CHECK_FALSE(testing::must(st->api_key_by_hash("hash-k")));
+  CHECK(testing::must(st->api_key_by_hash("hash-j")));
   append_ok(*st, request(task_id(1), 3, {task_succeeded{}}));
   CHECK(st->task(task_id(1))->state == task_status::success);
   check_no_differences(*st);
@@ -491,12 +492,12 @@ TEST_CASE("a store closed and reopened keeps everything and carries on the log",
   CHECK(st->events_appended() == 0);
   CHECK(encode(*st->task(task_id(7))) == before_task);
   CHECK(st->task_log(task_id(7))->size() == 3);
-  CHECK(st->maintenance().task_id == task_id(7));
-  REQUIRE(st->api_key_by_hash("hash-k"));
-  CHECK(st->api_key_by_hash("hash-k")->name == "k");
-  CHECK(st->stream_version(task_id(7)) == 3);
-  CHECK(st->highest_task_number() == 7);
-  CHECK(st->meta(storage::keys::meta_schema) == std::optional<std::string>("1"));
+  CHECK(testing::must(st->maintenance()).task_id == task_id(7));
+  REQUIRE(testing::must(st->api_key_by_hash("hash-k")));
+  CHECK(testing::must(st->api_key_by_hash("hash-k"))->name == "k");
+  CHECK(testing::must(st->stream_version(task_id(7))) == 3);
+  CHECK(testing::must(st->highest_task_number()) == 7);
+  CHECK(testing::must(st->meta(storage::keys::meta_schema)) == std::optional<std::string>("2"));
   check_no_differences(*st);
 
   // The reopened store knows the streams' versions: a stale append is still a conflict.
