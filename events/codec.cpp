@@ -108,6 +108,14 @@ void serialize(A& a, task_recorded& e) {
   e.final_state = static_cast<task_status>(state);
 }
 template <class A>
+void serialize(A& a, package_built& e) {
+  a(e.file_name, e.size_bytes, e.sha256, e.encrypted);
+}
+template <class A>
+void serialize(A& a, callback_scheduled& e) {
+  a(e.kind, e.uri);
+}
+template <class A>
 void serialize(A& a, maintenance_entered& e) {
   a(e.task_id);
 }

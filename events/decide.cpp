@@ -93,8 +93,41 @@ events_or_error decide(const task_state& s, const task_command& c) {
               return make_error(errc::invalid_argument, "A recorded task must be completed.");
             return one(r.fact);
           },
+          [&](const cmd::record_fact& f) -> events_or_error {
+            if (!is_step_fact(f.fact))
+              return make_error(errc::invalid_argument,
+                                std::string("A ") + type_name(f.fact) + " is not a step's fact.");
+            if (!running(s)) return refuse(s, "record a step's fact");
+            return one(f.fact);
+          },
+          [&](const cmd::schedule_callback& cb) -> events_or_error {
+            if (cb.kind != "success" && cb.kind != "failure")
+              return make_error(errc::invalid_argument,
+                                "A callback is a success or a failure callback.");
+            if (cb.uri.empty())
+              return make_error(errc::invalid_argument, "A callback needs a URI.");
+            if (!is_completed(s.state)) return refuse(s, "schedule a callback");
+            if ((cb.kind == "success") != (s.state == task_status::success))
+              return refuse(s, ("schedule a " + cb.kind + " callback").c_str());
+            return one(callback_scheduled{cb.kind, cb.uri});
+          },
       },
       c);
+}
+
+decided_batch decide_all(task_state s, const std::vector<task_command>& commands, timestamp_us at) {
+  decided_batch out;
+  for (const auto& c : commands) {
+    auto decided = decide(s, c);
+    if (decided)
+      for (const auto& e : *decided) {
+        s = apply(std::move(s), envelope{0, s.id, s.version + 1, at, e});
+        out.events.push_back(e);
+      }
+    out.outcomes.push_back(std::move(decided));
+  }
+  out.state = std::move(s);
+  return out;
 }
 
 }  // namespace octomig::events

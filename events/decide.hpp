@@ -46,14 +46,32 @@ struct interrupt {
 struct record {
   task_recorded fact;
 };
+// A step's fact (is_step_fact), while the task runs.
+struct record_fact {
+  event_body fact;
+};
+// Once the task has ended: "success" after Success, "failure" after any other end.
+struct schedule_callback {
+  std::string kind, uri;
+};
 }  // namespace cmd
 
 using task_command =
     std::variant<cmd::queue, cmd::start, cmd::start_step, cmd::finish_step, cmd::log, cmd::warn,
                  cmd::request_cancel, cmd::succeed, cmd::fail, cmd::confirm_canceled, cmd::time_out,
-                 cmd::interrupt, cmd::record>;
+                 cmd::interrupt, cmd::record, cmd::record_fact, cmd::schedule_callback>;
 
 // An empty vector means the command is already satisfied (e.g. a second cancel request).
 result<std::vector<event_body>> decide(const task_state& s, const task_command& c);
+
+// Several commands for one task, decided in order, each against the state the events decided
+// before it leave (so a task's final event and the callback it schedules can go in one append).
+// The events of the commands that were accepted, in order, and for each command its own outcome.
+struct decided_batch {
+  std::vector<event_body> events;
+  std::vector<result<std::vector<event_body>>> outcomes;  // one per command
+  task_state state;                                       // after every accepted event
+};
+decided_batch decide_all(task_state s, const std::vector<task_command>& commands, timestamp_us at);
 
 }  // namespace octomig::events

@@ -101,6 +101,27 @@ struct task_recorded {
   std::vector<log_line> log;
 };
 
+// ---- facts of the migration steps (task streams, tags 14-63) ----
+//
+// A step records what it produced as events of its own: the steps after it read them (typed, not
+// parsed from a summary), and so do the admin tool and a replay.
+
+// A package file was written in the task's work folder.
+struct package_built {
+  std::string file_name;  // in the task's work folder, e.g. "Octopus.Space.Migration.1.0.0.zip"
+  std::uint64_t size_bytes;
+  std::string sha256;  // lower-case hex of the whole file
+  bool encrypted;      // the documents and logs are inside payload.bin
+};
+
+// A callback is due because the task ended: the outbox of the callback notifier. It is appended in
+// the same batch as the task's final event, so it can be neither lost nor scheduled for a task that
+// did not end.
+struct callback_scheduled {
+  std::string kind;  // "success" or "failure"
+  std::string uri;   // as the request gave it: an absolute http(s) URL
+};
+
 // ---- the system stream ----
 
 // Maintenance mode switched on, manually (task_id empty) or for the duration of a task.
@@ -126,8 +147,8 @@ struct api_key_revoked {
 using event_body =
     std::variant<task_queued, task_started, step_started, step_finished, message_logged,
                  warning_raised, task_cancel_requested, task_succeeded, task_failed, task_canceled,
-                 task_timed_out, task_interrupted, task_recorded, maintenance_entered,
-                 maintenance_left, api_key_created, api_key_revoked>;
+                 task_timed_out, task_interrupted, task_recorded, package_built, callback_scheduled,
+                 maintenance_entered, maintenance_left, api_key_created, api_key_revoked>;
 
 // One entry of the log. position is the global position (from 1); stream_version counts from 1
 // within the stream.
@@ -163,7 +184,9 @@ OCTOMIG_EVENT(task_canceled, 10)
 OCTOMIG_EVENT(task_timed_out, 11)
 OCTOMIG_EVENT(task_interrupted, 12)
 OCTOMIG_EVENT(task_recorded, 13)
-// 14-63 are kept for the migration steps' task events (documents_collected, package_built, ...).
+// 14-63: the migration steps' task events, numbered in the order they are added.
+OCTOMIG_EVENT(package_built, 14)
+OCTOMIG_EVENT(callback_scheduled, 15)
 OCTOMIG_EVENT(maintenance_entered, 64)
 OCTOMIG_EVENT(maintenance_left, 65)
 OCTOMIG_EVENT(api_key_created, 66)
@@ -174,6 +197,10 @@ OCTOMIG_EVENT(api_key_revoked, 67)
 // Name of an event's type, e.g. "task_queued".
 const char* type_name(const event_body& body);
 std::uint16_t type_tag(const event_body& body);
+
+// Whether b is a step's fact (a step's own record of what it produced, see package_built): what a
+// step may hand to the steps after it and record through decide's record_fact.
+bool is_step_fact(const event_body& b);
 
 // Stream naming.
 inline constexpr const char* system_stream = "system";

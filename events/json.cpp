@@ -71,6 +71,15 @@ json::object data_of(const event_body& b) {
                                 // A count: the lines themselves are the task's log (task_logs).
                                 {"LogLines", e.log.size()}};
           },
+          [](const package_built& e) {
+            return json::object{{"FileName", e.file_name},
+                                {"SizeBytes", e.size_bytes},
+                                {"Sha256", e.sha256},
+                                {"Encrypted", e.encrypted}};
+          },
+          [](const callback_scheduled& e) {
+            return json::object{{"Kind", e.kind}, {"Uri", e.uri}};
+          },
           [](const maintenance_entered& e) {
             return json::object{{"TaskId", e.task_id}};
           },

@@ -75,6 +75,9 @@ task_state apply(task_state s, const envelope& e) {
                    s.error_message = ev.error_message;
                    s.has_warnings_or_errors = ev.has_warnings_or_errors;
                  },
+                 // Facts and the callback outbox are read from the log; the state keeps none.
+                 [&](const package_built&) {},
+                 [&](const callback_scheduled&) {},
                  // System-stream events never reach a task stream.
                  [&](const maintenance_entered&) {},
                  [&](const maintenance_left&) {},
@@ -137,6 +140,17 @@ std::optional<log_line> log_line_for(const envelope& e) {
           },
           [&](const task_interrupted& ev) { return line("Error", ev.error_message); },
           [&](const task_recorded&) { return std::optional<log_line>(); },
+          [&](const package_built& ev) {
+            return line("Info",
+                        "Package " + ev.file_name + " built: " + std::to_string(ev.size_bytes) +
+                            " bytes, SHA-256 " + ev.sha256 + (ev.encrypted ? ", encrypted" : ""));
+          },
+          [&](const callback_scheduled& ev) {
+            // The URL without its query: a webhook's query may carry a token.
+            return line("Info", (ev.kind == "success" ? "Success" : "Failure") +
+                                    std::string(" callback scheduled to ") +
+                                    ev.uri.substr(0, ev.uri.find_first_of("?#")));
+          },
           [&](const maintenance_entered&) { return std::optional<log_line>(); },
           [&](const maintenance_left&) { return std::optional<log_line>(); },
           [&](const api_key_created&) { return std::optional<log_line>(); },

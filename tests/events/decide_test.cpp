@@ -68,6 +68,10 @@ std::map<std::string, task_command> one_of_each_command() {
                                            "",
                                            false,
                                            {}}}},
+      {"record_fact",
+       cmd::record_fact{package_built{"P.1.0.0.zip", 10, std::string(64, 'b'), false}}},
+      {"schedule_success", cmd::schedule_callback{"success", "https://example.com/done"}},
+      {"schedule_failure", cmd::schedule_callback{"failure", "https://example.com/failed"}},
   };
 }
 
@@ -95,7 +99,8 @@ const std::map<task_status, std::map<std::string, outcome>> legal = {
       {"succeed", {{"task_succeeded"}, task_status::success}},
       {"fail", {{"task_failed"}, task_status::failed}},
       {"time_out", {{"task_timed_out"}, task_status::timed_out}},
-      {"interrupt", {{"task_interrupted"}, task_status::failed}}}},
+      {"interrupt", {{"task_interrupted"}, task_status::failed}},
+      {"record_fact", {{"package_built"}, task_status::executing}}}},
     {task_status::cancelling,
      {{"start_step", {{"step_started"}, task_status::cancelling}},
       {"finish_step", {{"step_finished"}, task_status::cancelling}},
@@ -105,7 +110,15 @@ const std::map<task_status, std::map<std::string, outcome>> legal = {
       {"fail", {{"task_failed"}, task_status::failed}},
       {"confirm_canceled", {{"task_canceled"}, task_status::canceled}},
       {"time_out", {{"task_timed_out"}, task_status::timed_out}},
-      {"interrupt", {{"task_interrupted"}, task_status::failed}}}},
+      {"interrupt", {{"task_interrupted"}, task_status::failed}},
+      {"record_fact", {{"package_built"}, task_status::cancelling}}}},
+    // Callbacks are scheduled once a task has ended: a success callback after Success only.
+    {task_status::success, {{"schedule_success", {{"callback_scheduled"}, task_status::success}}}},
+    {task_status::failed, {{"schedule_failure", {{"callback_scheduled"}, task_status::failed}}}},
+    {task_status::canceled,
+     {{"schedule_failure", {{"callback_scheduled"}, task_status::canceled}}}},
+    {task_status::timed_out,
+     {{"schedule_failure", {{"callback_scheduled"}, task_status::timed_out}}}},
 };
 
 }  // namespace
@@ -154,8 +167,9 @@ TEST_CASE("every legal command is accepted and every other (state, command) pair
       ++accepted;
     }
   }
-  CHECK(accepted == 2 + 2 + 9 + 9);
-  CHECK(refused == 8 * 13 - accepted);
+  // none 2, queued 2, executing 10, cancelling 10, and one callback in each of the four ends.
+  CHECK(accepted == 2 + 2 + 10 + 10 + 4);
+  CHECK(refused == 8 * 16 - accepted);
 }
 
 TEST_CASE("a second cancel of a cancelling task writes nothing", "[decide]") {
