@@ -1,48 +1,53 @@
 #include "actors/api_ingress.hpp"
 
-#include "actors/messages.hpp"
-
 namespace octomig::actors {
 namespace {
 
-caf::behavior ingress(caf::event_based_actor* self, caf::actor supervisor, caf::actor guard,
-                      caf::actor documents) {
+api_ingress_actor::behavior_type ingress(api_ingress_actor::pointer self, ingress_targets t) {
   return {
-      [=](queue_atom q, queue_request& r) -> caf::result<caf::message> {
+      [=](queue_atom q, queue_request& r) -> caf::result<task_reply> {
         if (r.name.empty())
-          return caf::make_message(
-              task_reply(make_error(errc::invalid_argument, "A task needs a type.")));
+          return task_reply(make_error(errc::invalid_argument, "A task needs a type."));
         if (r.time_limit_ms < 0)
-          return caf::make_message(
-              task_reply(make_error(errc::invalid_argument, "A time limit cannot be negative.")));
-        return self->delegate(supervisor, q, std::move(r));
+          return task_reply(make_error(errc::invalid_argument, "A time limit cannot be negative."));
+        return self->delegate(t.supervisor, q, std::move(r));
       },
-      [=](cancel_atom c, std::string& id, std::string& by) -> caf::result<caf::message> {
+      [=](cancel_atom c, std::string& id, std::string& by) -> caf::result<task_reply> {
         if (id.empty())
-          return caf::make_message(
-              task_reply(make_error(errc::invalid_argument, "No id parameter was provided.")));
-        return self->delegate(supervisor, c, std::move(id), std::move(by));
+          return task_reply(make_error(errc::invalid_argument, "No id parameter was provided."));
+        return self->delegate(t.supervisor, c, std::move(id), std::move(by));
       },
-      [=](set_atom s, bool on) -> caf::result<caf::message> {
-        return self->delegate(guard, s, on);
+      [=](set_atom s, bool on) -> caf::result<maintenance_reply> {
+        return self->delegate(t.guard, s, on);
       },
-      [=](document_atom d, storage::document_command& cmd) -> caf::result<caf::message> {
+      [=](document_atom d, storage::document_command& cmd) -> caf::result<document_reply> {
         if (cmd.space_id.empty() || cmd.collection.empty())
-          return caf::make_message(document_reply(
-              make_error(errc::invalid_argument, "A document command needs a space and a type.")));
+          return document_reply(
+              make_error(errc::invalid_argument, "A document command needs a space and a type."));
         if (cmd.op != storage::document_op::create && cmd.id.empty())
-          return caf::make_message(
-              document_reply(make_error(errc::invalid_argument, "No id parameter was provided.")));
-        return self->delegate(documents, d, std::move(cmd));
+          return document_reply(
+              make_error(errc::invalid_argument, "No id parameter was provided."));
+        return self->delegate(t.documents, d, std::move(cmd));
+      },
+      [=](publish_atom p, storage::publish_command& cmd) -> caf::result<publish_reply> {
+        if (!cmd.writer || cmd.space_id.empty())
+          return publish_reply(
+              make_error(errc::invalid_argument, "A publish needs a space and a package file."));
+        return self->delegate(t.feed, p, std::move(cmd));
+      },
+      [=](unpublish_atom u, storage::package_record& rec) -> caf::result<unpublish_reply> {
+        if (rec.space_id.empty() || rec.file_name.empty())
+          return unpublish_reply(
+              make_error(errc::invalid_argument, "A delete needs a package of a space."));
+        return self->delegate(t.feed, u, std::move(rec));
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_api_ingress(caf::actor_system& sys, caf::actor supervisor, caf::actor guard,
-                             caf::actor documents) {
-  return sys.spawn(ingress, std::move(supervisor), std::move(guard), std::move(documents));
+api_ingress_actor spawn_api_ingress(caf::actor_system& sys, ingress_targets targets) {
+  return sys.spawn(ingress, std::move(targets));
 }
 
 }  // namespace octomig::actors

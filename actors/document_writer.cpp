@@ -2,14 +2,15 @@
 
 #include <memory>
 
-#include "actors/messages.hpp"
 #include "storage/documents.hpp"
 
 namespace octomig::actors {
 namespace {
 
-caf::behavior writer(caf::event_based_actor*, std::shared_ptr<storage::documents> docs) {
+document_writer_actor::behavior_type writer(document_writer_actor::pointer,
+                                            std::shared_ptr<storage::documents> docs) {
   return {
+      // A failure reaches the caller, and http logs it with the request's id.
       [docs](document_atom, storage::document_command& cmd) -> document_reply {
         return docs->execute(cmd);
       },
@@ -18,8 +19,8 @@ caf::behavior writer(caf::event_based_actor*, std::shared_ptr<storage::documents
 
 }  // namespace
 
-caf::actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
-                                 const std::string& master_key) {
+document_writer_actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
+                                            const std::string& master_key) {
   return sys.spawn<caf::detached>(writer, std::make_shared<storage::documents>(st, master_key));
 }
 

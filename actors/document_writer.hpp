@@ -1,18 +1,23 @@
 // document_writer: the one writer of an instance's resources. It owns the write side of
-// storage::documents and executes (document_atom, storage::document_command) one at a time,
-// answering document_reply once the change is durable (or refused). It is detached: every
-// command is a synced RocksDB write, which must not hold a scheduler thread.
+// storage::documents and executes one command at a time:
+//
+//   (document_atom, storage::document_command) -> document_reply   once durable (or refused)
+//
+// It is detached: every command is a synced RocksDB write, which must not hold a scheduler thread.
 #pragma once
 
-#include <caf/all.hpp>
 #include <string>
 
+#include "actors/messages.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::actors {
 
+using document_writer_actor = caf::typed_actor<
+    caf::replies_to<document_atom, storage::document_command>::with<document_reply>>;
+
 // REQUIRES: st is open read_write and outlives the actor; no other documents object writes to it.
-caf::actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
-                                 const std::string& master_key);
+document_writer_actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
+                                            const std::string& master_key);
 
 }  // namespace octomig::actors

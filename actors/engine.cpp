@@ -2,18 +2,18 @@
 
 #include "actors/api_ingress.hpp"
 #include "actors/document_writer.hpp"
+#include "actors/feed_publisher.hpp"
 #include "actors/journal.hpp"
 #include "actors/maintenance_guard.hpp"
-#include "actors/messages.hpp"
 #include "actors/task_supervisor.hpp"
 
 namespace octomig::actors {
 namespace {
 
 // Sends one request from a short-lived actor and hands the reply to a callback, so that no
-// caller thread ever blocks on an actor.
+// caller thread ever blocks on an actor. The request gives up after the timeout.
 template <class Reply, class... Ts>
-void ask(caf::actor_system& sys, const caf::actor& target, std::chrono::milliseconds timeout,
+void ask(caf::actor_system& sys, const api_ingress_actor& target, std::chrono::milliseconds timeout,
          std::function<void(Reply)> done, Ts&&... xs) {
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(target, timeout, xs...)
@@ -27,7 +27,7 @@ void ask(caf::actor_system& sys, const caf::actor& target, std::chrono::millisec
 
 class caf_gateway final : public gateway {
  public:
-  caf_gateway(caf::actor_system& sys, caf::actor ingress, std::chrono::milliseconds timeout)
+  caf_gateway(caf::actor_system& sys, api_ingress_actor ingress, std::chrono::milliseconds timeout)
       : sys_(sys), ingress_(std::move(ingress)), timeout_(timeout) {}
 
   void queue_task(queue_request request, task_callback done) override {
@@ -45,10 +45,18 @@ class caf_gateway final : public gateway {
     ask<document_reply>(sys_, ingress_, timeout_, std::move(done), document_atom::value,
                         std::move(command));
   }
+  void publish_package(storage::publish_command command, publish_callback done) override {
+    ask<publish_reply>(sys_, ingress_, timeout_, std::move(done), publish_atom::value,
+                       std::move(command));
+  }
+  void unpublish_package(storage::package_record package, unpublish_callback done) override {
+    ask<unpublish_reply>(sys_, ingress_, timeout_, std::move(done), unpublish_atom::value,
+                         std::move(package));
+  }
 
  private:
   caf::actor_system& sys_;
-  caf::actor ingress_;
+  api_ingress_actor ingress_;
   std::chrono::milliseconds timeout_;
 };
 
@@ -58,7 +66,12 @@ struct engine::impl {
   engine_config cfg;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
-  caf::actor journal, guard, supervisor, documents, ingress;
+  journal_actor journal;
+  maintenance_guard_actor guard;
+  task_supervisor_actor supervisor;
+  document_writer_actor documents;
+  feed_publisher_actor feed;
+  api_ingress_actor ingress;
   std::unique_ptr<caf_gateway> gw;
   bool stopped = false;
 
@@ -66,8 +79,9 @@ struct engine::impl {
     if (stopped) return;
     stopped = true;
     // Commands stop first; the journal last, after it has written what it holds.
-    for (auto* a : {&ingress, &supervisor, &guard, &documents})
-      if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    for (const caf::actor_addr& a : {ingress.address(), supervisor.address(), guard.address(),
+                                     documents.address(), feed.address()})
+      if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     if (journal) caf::anon_send(journal, stop_atom::value);
     sys->await_all_actors_done();
   }
@@ -85,12 +99,15 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
     return make_error(errc::invalid_argument, "the engine needs the master key");
   auto p = std::make_unique<impl>();
   p->cfg = std::move(cfg);
+  p->sys_cfg.add_message_types<caf::id_block::octomig>();
   if (p->cfg.threads > 0) p->sys_cfg.set("scheduler.max-threads", p->cfg.threads);
   p->sys = std::make_unique<caf::actor_system>(p->sys_cfg);
   auto& sys = *p->sys;
   auto& st = *p->cfg.store;
-  p->journal = spawn_journal(sys, st);
-  p->guard = spawn_maintenance_guard(sys, st, p->journal);
+  journal_options jo;
+  jo.before_write = p->cfg.journal_before_write;
+  p->journal = spawn_journal(sys, st, std::move(jo));
+  p->guard = spawn_maintenance_guard(sys, st, p->journal, p->cfg.journal_timeout);
   supervisor_config sc;
   sc.store = &st;
   sc.journal = p->journal;
@@ -99,19 +116,28 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   sc.work_root = p->cfg.work_root;
   sc.server_node = p->cfg.server_node;
   sc.max_queue = p->cfg.max_queue;
+  sc.journal_timeout = p->cfg.journal_timeout;
+  sc.stop_grace = p->cfg.stop_grace;
+  sc.on_fatal = p->cfg.on_fatal;
   p->supervisor = spawn_task_supervisor(sys, std::move(sc));
   p->documents = spawn_document_writer(sys, st, p->cfg.master_key);
-  p->ingress = spawn_api_ingress(sys, p->supervisor, p->guard, p->documents);
+  p->feed = spawn_feed_publisher(sys, st, feed_options{p->cfg.feed_root, p->cfg.publish_faults});
+  p->ingress =
+      spawn_api_ingress(sys, ingress_targets{p->supervisor, p->guard, p->documents, p->feed});
 
-  bool recovered = false;
+  status recovered = make_error(errc::unavailable, "start-up recovery did not answer in 60 s");
   {
     caf::scoped_actor self{sys};
     self->request(p->supervisor, std::chrono::seconds(60), recover_atom::value)
-        .receive([&](bool ok) { recovered = ok; }, [&](caf::error&) { recovered = false; });
+        .receive([&](status& r) { recovered = std::move(r); },
+                 [&](caf::error& e) {
+                   recovered = make_error(errc::unavailable, "start-up recovery did not finish (" +
+                                                                 to_string(e) + ")");
+                 });
   }
   if (!recovered) {
     p->stop();
-    return make_error(errc::unavailable, "start-up recovery did not finish");
+    return recovered.err();
   }
   p->gw = std::make_unique<caf_gateway>(sys, p->ingress, p->cfg.command_timeout);
   return std::unique_ptr<engine>(new engine(std::move(p)));

@@ -1,6 +1,7 @@
 // The command side as http/ sees it: a CAF-free interface. Each call sends one command into the
 // actor system and calls back exactly once, from an actor thread, when the command has been made
-// durable (or refused). Callers must not block in the callback.
+// durable (or refused), or with errc::unavailable when the engine did not answer in time. Callers
+// must not block in the callback.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "events/error.hpp"
 #include "events/task_state.hpp"
 #include "storage/documents.hpp"
+#include "storage/packages.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::actors {
@@ -22,9 +24,6 @@ struct queue_request {
   std::int64_t time_limit_ms = 0;
 };
 
-// Microseconds since the epoch from the system clock: the engine's clock for event timestamps.
-events::timestamp_us now_us();
-
 class gateway {
  public:
   virtual ~gateway() = default;
@@ -33,12 +32,19 @@ class gateway {
   using maintenance_callback = std::function<void(result<storage::maintenance_state>)>;
   // The document as the API shows it after the change (for a remove: as it was).
   using document_callback = std::function<void(result<boost::json::object>)>;
+  using publish_callback = std::function<void(result<storage::publish_outcome>)>;
+  // The package as it was before it was deleted.
+  using unpublish_callback = std::function<void(result<storage::package_record>)>;
 
   virtual void queue_task(queue_request request, task_callback done) = 0;
   virtual void cancel_task(std::string task_id, std::string requested_by, task_callback done) = 0;
   virtual void set_maintenance(bool on, maintenance_callback done) = 0;
   // Creates, replaces or removes one of an instance's resources (storage::documents' rules).
   virtual void write_document(storage::document_command command, document_callback done) = 0;
+  // Puts a complete upload into the built-in feed (storage::publish_package's rules).
+  virtual void publish_package(storage::publish_command command, publish_callback done) = 0;
+  // Removes a package from the built-in feed.
+  virtual void unpublish_package(storage::package_record package, unpublish_callback done) = 0;
 };
 
 }  // namespace octomig::actors

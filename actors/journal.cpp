@@ -1,35 +1,30 @@
 #include "actors/journal.hpp"
 
-#include "actors/messages.hpp"
-
 namespace octomig::actors {
-
-events::timestamp_us now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 namespace {
 
-void journal_loop(caf::blocking_actor* self, storage::store* st, std::chrono::microseconds linger,
-                  journal_stats* stats) {
+void journal_loop(caf::blocking_actor* self, storage::store* st, journal_options opts) {
   bool running = true;
   std::size_t previous_batch = 1;
   std::vector<storage::append_request> batch;
-  std::vector<caf::response_promise> promises;
+  std::vector<caf::typed_response_promise<append_reply>> promises;
 
   auto take = [&](append_atom, storage::append_request& r) {
     batch.push_back(std::move(r));
-    promises.push_back(self->make_response_promise());
+    promises.push_back(self->make_response_promise<append_reply>());
+    return promises.back();  // answered once the batch is written
   };
   auto stop = [&](stop_atom) { running = false; };
   auto exited = [&](caf::exit_msg&) { running = false; };
+  // take and stop are the journal's interface: this fails to compile if they drift apart.
+  const journal_actor::behavior_type checked{take, stop};
+  static_cast<void>(checked);
 
   while (running) {
     self->receive(take, stop, exited);
     while (running && self->has_next_message()) self->receive(take, stop, exited);
     // Linger only while more writers are likely: the previous batch was larger than this one.
-    auto deadline = std::chrono::steady_clock::now() + linger;
+    auto deadline = std::chrono::steady_clock::now() + opts.linger;
     while (running && batch.size() < previous_batch) {
       auto left = deadline - std::chrono::steady_clock::now();
       if (left <= decltype(left)::zero()) break;
@@ -41,11 +36,13 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, std::chrono::mi
       if (timed_out) break;
     }
     if (batch.empty()) continue;
+    if (opts.before_write) opts.before_write();
     auto results = st->append(batch);
-    for (std::size_t i = 0; i < promises.size(); ++i) promises[i].deliver(std::move(results[i]));
-    if (stats) {
-      stats->batches += 1;
-      stats->requests += batch.size();
+    for (std::size_t i = 0; i < promises.size(); ++i)
+      promises[i].deliver(append_reply(std::move(results[i])));
+    if (opts.stats) {
+      opts.stats->batches += 1;
+      opts.stats->requests += batch.size();
     }
     previous_batch = batch.size();
     batch.clear();
@@ -55,9 +52,9 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, std::chrono::mi
 
 }  // namespace
 
-caf::actor spawn_journal(caf::actor_system& sys, storage::store& st,
-                         std::chrono::microseconds linger, journal_stats* stats) {
-  return sys.spawn<caf::detached>(journal_loop, &st, linger, stats);
+journal_actor spawn_journal(caf::actor_system& sys, storage::store& st, journal_options opts) {
+  return caf::actor_cast<journal_actor>(
+      sys.spawn<caf::detached>(journal_loop, &st, std::move(opts)));
 }
 
 }  // namespace octomig::actors

@@ -1,26 +1,40 @@
 // The journal: the only writer of the event log.
 //
-// Receives (append_atom, storage::append_request) and answers append_reply once the events are
-// durable. Group commit: it takes one message, drains every append already waiting, then lingers
-// up to `linger` for as many appends as the previous batch held (so a lone writer never waits),
-// and writes them all in one synced WriteBatch. (stop_atom) finishes the batch in hand and quits.
+//   (append_atom, storage::append_request) -> append_reply   once the events are durable
+//   (stop_atom)                                              finish the batch in hand and quit
+//
+// Group commit: it takes one message, drains every append already waiting, then lingers up to
+// `linger` for as many appends as the previous batch held (so a lone writer never waits), and
+// writes them all in one synced WriteBatch. It is a detached blocking actor (a synced write must
+// not hold a scheduler thread, and blocking receive batches best on CAF 0.17); its handlers are
+// checked against journal_actor when it starts, so the interface below is what it implements.
 #pragma once
 
-#include <caf/all.hpp>
+#include <atomic>
 #include <chrono>
+#include <functional>
 
+#include "actors/messages.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::actors {
+
+using journal_actor =
+    caf::typed_actor<caf::replies_to<append_atom, storage::append_request>::with<append_reply>,
+                     caf::reacts_to<stop_atom>>;
 
 struct journal_stats {
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> requests{0};
 };
 
-// Spawns the journal as a detached (blocking) actor. stats may be null.
-caf::actor spawn_journal(caf::actor_system& sys, storage::store& st,
-                         std::chrono::microseconds linger = std::chrono::microseconds(200),
-                         journal_stats* stats = nullptr);
+struct journal_options {
+  std::chrono::microseconds linger{200};
+  journal_stats* stats = nullptr;  // may be null
+  // Test hook, called before each batch is written: a test blocks in it to stall the journal.
+  std::function<void()> before_write;
+};
+
+journal_actor spawn_journal(caf::actor_system& sys, storage::store& st, journal_options opts = {});
 
 }  // namespace octomig::actors

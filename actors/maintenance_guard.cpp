@@ -1,69 +1,84 @@
 #include "actors/maintenance_guard.hpp"
 
-#include "actors/messages.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
 
 namespace octomig::actors {
 namespace {
 
 struct guard_state {
   storage::store* st = nullptr;
-  caf::actor journal;
+  journal_actor journal;
+  std::chrono::milliseconds journal_timeout{0};
   static inline const char* name = "maintenance_guard";
 };
 
-using guard_actor = caf::stateful_actor<guard_state>;
+using guard_pointer = maintenance_guard_actor::stateful_pointer<guard_state>;
 
-// Appends one system event unless `needed` is false, then replies with the projected state.
-// await keeps the guard's changes strictly one after the other.
-caf::result<maintenance_reply> change(guard_actor* self, bool needed, events::event_body ev) {
+// Appends ev to the system stream when `needed` says the state must change, then answers with the
+// projected state. await keeps changes strictly in order; it gives up after journal_timeout.
+caf::result<maintenance_reply> change(guard_pointer self, bool needed, events::event_body ev) {
   auto& s = self->state;
   if (!needed) return maintenance_reply(s.st->maintenance());
+  auto version = s.st->stream_version(events::system_stream);
+  if (!version) return maintenance_reply(version.err());
   storage::append_request r;
   r.stream = events::system_stream;
-  r.expected_version = s.st->stream_version(events::system_stream);
+  r.expected_version = *version;
   r.events.push_back(std::move(ev));
-  r.timestamp = now_us();
+  r.timestamp = runtime::now_us();
   auto rp = self->make_response_promise<maintenance_reply>();
-  self->request(s.journal, caf::infinite, append_atom::value, std::move(r))
+  self->request(s.journal, s.journal_timeout, append_atom::value, std::move(r))
       .await(
           [=](append_reply& a) mutable {
             if (!a) {
+              log::error("maintenance mode could not be changed: " + a.err().message);
               rp.deliver(maintenance_reply(a.err()));
               return;
             }
             rp.deliver(maintenance_reply(self->state.st->maintenance()));
           },
           [=](caf::error& e) mutable {
-            rp.deliver(maintenance_reply(
-                make_error(errc::unavailable, "journal did not answer: " + to_string(e))));
+            auto err = make_error(errc::unavailable,
+                                  "the journal did not answer in time (" + to_string(e) + ")");
+            log::error("maintenance mode could not be changed: " + err.message);
+            rp.deliver(maintenance_reply(err));
           });
   return rp;
 }
 
-caf::behavior guard(guard_actor* self, storage::store* st, caf::actor journal) {
+maintenance_guard_actor::behavior_type guard(guard_pointer self, storage::store* st,
+                                             journal_actor journal,
+                                             std::chrono::milliseconds journal_timeout) {
   self->state.st = st;
   self->state.journal = std::move(journal);
+  self->state.journal_timeout = journal_timeout;
   return {
       [=](set_atom, bool on) -> caf::result<maintenance_reply> {
-        bool current = self->state.st->maintenance().manual;
-        if (on) return change(self, !current, events::maintenance_entered{});
-        return change(self, current, events::maintenance_left{});
+        auto current = self->state.st->maintenance();
+        if (!current) return maintenance_reply(current.err());
+        if (on) return change(self, !current->manual, events::maintenance_entered{});
+        return change(self, current->manual, events::maintenance_left{});
       },
       [=](enter_atom, const std::string& task_id) -> caf::result<maintenance_reply> {
-        bool held = self->state.st->maintenance().task_id == task_id;
-        return change(self, !held, events::maintenance_entered{task_id});
+        auto current = self->state.st->maintenance();
+        if (!current) return maintenance_reply(current.err());
+        return change(self, current->task_id != task_id, events::maintenance_entered{task_id});
       },
       [=](leave_atom, const std::string& task_id) -> caf::result<maintenance_reply> {
-        bool held = self->state.st->maintenance().task_id == task_id;
-        return change(self, held, events::maintenance_left{task_id});
+        auto current = self->state.st->maintenance();
+        if (!current) return maintenance_reply(current.err());
+        return change(self, current->task_id == task_id, events::maintenance_left{task_id});
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_maintenance_guard(caf::actor_system& sys, storage::store& st, caf::actor journal) {
-  return sys.spawn(guard, &st, std::move(journal));
+maintenance_guard_actor spawn_maintenance_guard(caf::actor_system& sys, storage::store& st,
+                                                journal_actor journal,
+                                                std::chrono::milliseconds journal_timeout) {
+  return sys.spawn(guard, &st, std::move(journal), journal_timeout);
 }
 
 }  // namespace octomig::actors

@@ -2,276 +2,570 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <optional>
 
-#include "actors/messages.hpp"
 #include "events/decide.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
 
 namespace octomig::actors {
 namespace {
 
+namespace fs = std::filesystem;
+using events::task_command;
+
+// The supervisor's own timers, on top of its public interface: only it sends them to itself.
+using supervisor_impl = task_supervisor_actor::extend<caf::reacts_to<timeout_atom, std::uint64_t>,
+                                                      caf::reacts_to<grace_atom, std::uint64_t>>;
+
+using then_fn = std::function<void(task_reply)>;
+
+// Commands for one task waiting for their append; at most one append per task is in flight.
+struct outbox {
+  struct entry {
+    std::vector<task_command> commands;  // decided and appended together
+    then_fn then;                        // once, with the state after them or the first error
+  };
+  std::vector<entry> pending;
+  bool in_flight = false;
+};
+
 struct running_task {
   std::string id;
-  std::uint64_t generation = 0;  // tells a stale timeout or step reply from a current one
+  std::string name;              // the task type
+  std::uint64_t generation = 0;  // tells a stale timer or step reply from a current one
   std::size_t step = 0;
-  caf::actor worker;                          // null between steps
-  std::optional<events::task_status> ending;  // canceled or timed_out once requested
-  bool holds_maintenance = false;
-  bool finishing = false;  // the final event is on its way; nothing else may end the task
+  step_actor worker;  // null between steps
+  // Set once the task must end early: canceled, timed_out, or failed (with ending_message).
+  std::optional<events::task_status> ending;
+  std::string ending_message;
+  bool holds_maintenance = false;  // to give back when it ends
+  bool finishing = false;          // its final event is on its way: nothing else may end it
   pipeline steps;
   step_context context;
+  std::vector<events::event_body> facts;  // recorded by its steps so far
+  std::vector<std::string> warnings;      // recorded just before its final event
+  std::vector<caf::typed_response_promise<task_reply>> cancels;  // answered with its end
+  events::timestamp_us started = 0;
 };
 
 struct supervisor_state {
   supervisor_config cfg;
   std::deque<std::string> queue;
   std::optional<running_task> running;
+  std::map<std::string, outbox> outboxes;  // node-based: entries stay put while others come
   std::uint64_t next_number = 0;
   std::uint64_t generation = 0;
+  bool recovered = false;
+  std::optional<std::string> halted;  // why: the engine's records failed; nothing new starts
   static inline const char* name = "task_supervisor";
 };
 
-using sup = caf::stateful_actor<supervisor_state>;
-using then_fn = std::function<void(task_reply)>;
+using sup = supervisor_impl::stateful_pointer<supervisor_state>;
 
 constexpr const char* interrupted_message =
     "The Octopus Server restarted while this task was running, so the task was interrupted. "
     "Run it again.";
 
-void try_start(sup* self);
-void finish(sup* self);
+void try_start(sup self);
+void complete(sup self, task_command final_cmd);
+void flush(sup self, const std::string& id);
 
-// Decides cmd against the projected task, appends the events through the journal and continues
-// with the new projected state. await keeps every transition strictly in order.
-void execute(sup* self, const std::string& id, events::task_command cmd, then_fn next) {
+bool current(sup self, std::uint64_t gen) {
+  auto& r = self->state.running;
+  return r && r->generation == gen;
+}
+
+std::string seconds(events::timestamp_us from, events::timestamp_us to) {
+  auto tenths = (to - from) / 100000;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+}
+
+// The engine's own records could not be kept: stop taking work and have the server stop. The
+// next start's recovery closes the task that was running and gives back maintenance mode.
+void fatal(sup self, const std::string& reason) {
   auto& s = self->state;
-  events::task_state current;
-  if (auto t = s.cfg.store->task(id); t.ok())
-    current = std::move(t.value());
-  else if (t.err().code != errc::not_found)
-    return next(t.err());
+  if (s.halted) return;
+  s.halted = reason;
+  log::error("fatal: " + reason + "; the server stops, and its next start recovers");
+  if (s.cfg.on_fatal) s.cfg.on_fatal(reason);
+}
+
+// ---- the outbox ----
+
+// Queues commands for one task, to be appended in order and together with whatever else is
+// pending for it, as soon as no other append of the task is in flight.
+void enqueue(sup self, const std::string& id, std::vector<task_command> commands, then_fn then) {
+  auto& box = self->state.outboxes[id];
+  box.pending.push_back({std::move(commands), std::move(then)});
+  if (!box.in_flight) flush(self, id);
+}
+
+void enqueue(sup self, const std::string& id, task_command command, then_fn then) {
+  enqueue(self, id, std::vector<task_command>{std::move(command)}, std::move(then));
+}
+
+// Delivers each entry its outcome (its commands' refusal, or the append's result) in order, then
+// sends what arrived meanwhile. The outbox stays in flight while delivering, so continuations
+// that enqueue for this task only add to the next append.
+void deliver(sup self, const std::string& id, std::vector<outbox::entry> entries,
+             std::vector<std::optional<error>> refusals, const result<events::task_state>& after) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (refusals[i])
+      entries[i].then(*refusals[i]);
+    else
+      entries[i].then(after);
+  }
+  auto it = self->state.outboxes.find(id);
+  if (it == self->state.outboxes.end()) return;
+  it->second.in_flight = false;
+  if (it->second.pending.empty())
+    self->state.outboxes.erase(it);
   else
-    current.id = id;
-  auto decided = events::decide(current, cmd);
-  if (!decided) return next(decided.err());
-  if (decided->empty()) return next(current);
-  storage::append_request r{id, current.version, std::move(decided.value()), now_us()};
-  self->request(s.cfg.journal, caf::infinite, append_atom::value, std::move(r))
-      .await(
+    flush(self, id);
+}
+
+void flush(sup self, const std::string& id) {
+  auto& s = self->state;
+  auto& box = s.outboxes[id];
+  if (box.in_flight || box.pending.empty()) return;
+  auto entries = std::move(box.pending);
+  box.pending.clear();
+  box.in_flight = true;
+
+  events::task_state now_state;
+  now_state.id = id;
+  auto stored = s.cfg.store->task(id);
+  if (stored) {
+    now_state = std::move(stored.value());
+  } else if (stored.err().code != errc::not_found) {
+    std::vector<std::optional<error>> all(entries.size(), stored.err());
+    return deliver(self, id, std::move(entries), std::move(all), stored.err());
+  }
+
+  // Decide every entry's commands in order; an entry is all or nothing.
+  const auto at = runtime::now_us();
+  std::vector<events::event_body> batch;
+  std::vector<std::optional<error>> refusals;
+  events::task_state state = now_state;
+  for (const auto& e : entries) {
+    auto decided = events::decide_all(state, e.commands, at);
+    std::optional<error> refused;
+    for (auto& o : decided.outcomes)
+      if (!o) {
+        refused = o.err();
+        break;
+      }
+    refusals.push_back(refused);
+    if (refused) continue;
+    batch.insert(batch.end(), decided.events.begin(), decided.events.end());
+    state = std::move(decided.state);
+  }
+  if (batch.empty()) return deliver(self, id, std::move(entries), std::move(refusals), now_state);
+
+  storage::append_request r{id, now_state.version, std::move(batch), at};
+  auto shared_entries = std::make_shared<std::vector<outbox::entry>>(std::move(entries));
+  auto shared_refusals = std::make_shared<std::vector<std::optional<error>>>(std::move(refusals));
+  auto timeout = s.cfg.journal_timeout;
+  self->request(s.cfg.journal, timeout, append_atom::value, std::move(r))
+      .then(
           [=](append_reply& a) {
-            if (!a) return next(a.err());
-            next(self->state.cfg.store->task(id));
+            result<events::task_state> after =
+                a ? self->state.cfg.store->task(id) : result<events::task_state>(a.err());
+            deliver(self, id, std::move(*shared_entries), std::move(*shared_refusals), after);
           },
           [=](caf::error& e) {
-            next(make_error(errc::unavailable, "journal did not answer: " + to_string(e)));
+            auto err = make_error(errc::unavailable, "the journal did not answer within " +
+                                                         std::to_string(timeout.count()) + " ms (" +
+                                                         to_string(e) + ")");
+            deliver(self, id, std::move(*shared_entries), std::move(*shared_refusals), err);
           });
 }
 
-void with_maintenance(sup* self, caf::atom_value which, const std::string& id,
-                      std::function<void()> next) {
-  auto on_reply = [=](maintenance_reply&) { next(); };
-  auto on_error = [=](caf::error&) { next(); };
-  if (which == enter_atom::value)
-    self->request(self->state.cfg.guard, caf::infinite, enter_atom::value, id)
-        .await(on_reply, on_error);
-  else
-    self->request(self->state.cfg.guard, caf::infinite, leave_atom::value, id)
-        .await(on_reply, on_error);
-}
+// ---- running a task ----
 
-void remove_work_dir(sup* self, const std::string& id) {
-  std::error_code ec;
-  std::filesystem::remove_all(self->state.cfg.work_root / id, ec);
-}
-
-// Completes the running task with the final event its end calls for. Maintenance mode is given
-// back first: a client that sees the task's final state can write at once (a crash in between
-// leaves the task Executing, and recovery interrupts it).
-void complete(sup* self, events::task_command cmd) {
+// Ends the running task early (a cancel, a time limit, a failure that is not the step's): tells
+// its step to stop, and kills it if it has not answered after the grace period. Between steps
+// the continuation in flight sees `ending` and completes the task.
+void stop_early(sup self, events::task_status why, std::string message = {}) {
   auto& r = *self->state.running;
-  if (r.finishing) return;
-  r.finishing = true;
-  auto id = r.id;
-  auto record = [=] { execute(self, id, cmd, [=](task_reply) { finish(self); }); };
-  if (!r.holds_maintenance) return record();
-  r.holds_maintenance = false;
-  with_maintenance(self, leave_atom::value, id, record);
+  if (r.ending || r.finishing) return;
+  r.ending = why;
+  r.ending_message = std::move(message);
+  if (!r.worker) return;
+  r.context.stop.request();
+  self->delayed_send(self, self->state.cfg.stop_grace, grace_atom::value, r.generation);
 }
 
-void complete_ending(sup* self) {
+void complete_ending(sup self) {
   auto& r = *self->state.running;
-  if (r.ending == events::task_status::timed_out)
-    complete(self, events::cmd::time_out{});
-  else
-    complete(self, events::cmd::confirm_canceled{});
-}
-
-void stop_worker(sup* self) {
-  auto& r = *self->state.running;
-  if (r.worker) {
-    self->send_exit(r.worker, caf::exit_reason::user_shutdown);
-    // The down message completes the ending once the step has stopped.
-  } else {
-    complete_ending(self);
+  switch (*r.ending) {
+    case events::task_status::timed_out:
+      return complete(self, events::cmd::time_out{});
+    case events::task_status::canceled:
+      return complete(self, events::cmd::confirm_canceled{});
+    default:
+      return complete(self, events::cmd::fail{r.ending_message});
   }
 }
 
-void run_step(sup* self, std::size_t index) {
+// A failed append of a line for the running task's log fails the task; a refused one (the task
+// has ended meanwhile) is dropped.
+then_fn on_logged(sup self, std::string id) {
+  return [self, id](task_reply r) {
+    if (r || r.err().code == errc::illegal_transition) return;
+    auto& run = self->state.running;
+    log::error("task " + id + ": a log line could not be recorded: " + r.err().message);
+    if (run && run->id == id)
+      stop_early(self, events::task_status::failed,
+                 "The task log could not be written: " + r.err().message);
+  };
+}
+
+void finish(sup self) {
+  self->state.running.reset();
+  try_start(self);
+}
+
+events::task_status final_state_of(const task_command& c) {
+  if (std::holds_alternative<events::cmd::succeed>(c)) return events::task_status::success;
+  if (std::holds_alternative<events::cmd::confirm_canceled>(c))
+    return events::task_status::canceled;
+  if (std::holds_alternative<events::cmd::time_out>(c)) return events::task_status::timed_out;
+  return events::task_status::failed;
+}
+
+// The commands of a task's end, appended together: warnings, the final event, then whatever its
+// pipeline asks for after it.
+std::vector<task_command> end_commands(const pipeline& p, const task_end& end,
+                                       const std::vector<std::string>& warnings,
+                                       task_command final_cmd) {
+  std::vector<task_command> out;
+  for (const auto& w : warnings) out.push_back(events::cmd::warn{w});
+  out.push_back(std::move(final_cmd));
+  if (p.after_end)
+    for (auto& c : p.after_end(end)) out.push_back(std::move(c));
+  return out;
+}
+
+// Completes the running task with the final event its end calls for. The step is stopped, the
+// work folder removed, and maintenance mode given back first: a client that sees the task's final
+// state can write at once (a crash in between leaves the task Executing, and recovery closes it).
+void complete(sup self, task_command final_cmd) {
+  auto& r = *self->state.running;
+  if (r.finishing) return;
+  r.finishing = true;
+  if (r.worker) {
+    self->demonitor(r.worker.address());
+    r.context.stop.request();
+    self->send_exit(r.worker, caf::exit_reason::user_shutdown);
+    r.worker = nullptr;
+  }
+  std::error_code ec;
+  fs::remove_all(self->state.cfg.work_root / r.id, ec);
+  if (ec) {
+    r.warnings.push_back("The work folder of this task could not be removed: " + ec.message() +
+                         ".");
+    log::warn("task " + r.id + ": its work folder could not be removed: " + ec.message());
+  }
+  auto id = r.id;
+  auto gen = r.generation;
+  auto record = [self, id, gen, final_cmd](std::optional<std::string> fatal_after) {
+    if (!current(self, gen)) return;
+    auto& run = *self->state.running;
+    task_end end{id, run.context.arguments_json, final_state_of(final_cmd), run.facts};
+    auto commands = end_commands(run.steps, end, run.warnings, final_cmd);
+    enqueue(self, id, std::move(commands), [self, id, gen, fatal_after](task_reply t) {
+      if (!current(self, gen)) return;
+      auto& done = *self->state.running;
+      if (!t) {
+        fatal(self, "the end of task " + id + " could not be recorded: " + t.err().message);
+      } else {
+        auto line = "task " + id + " (" + done.name + ") ended " + events::to_string(t->state) +
+                    " after " + seconds(done.started, runtime::now_us()) +
+                    (t->error_message.empty() ? std::string() : ": " + t->error_message);
+        if (t->state == events::task_status::success || t->state == events::task_status::canceled)
+          log::info(line);
+        else
+          log::warn(line);
+      }
+      for (auto& rp : done.cancels) rp.deliver(t);
+      if (fatal_after) fatal(self, *fatal_after);
+      finish(self);
+    });
+  };
+  if (!r.holds_maintenance) return record(std::nullopt);
+  r.holds_maintenance = false;
+  auto on_failure = [self, id, gen, record](const std::string& why) {
+    if (!current(self, gen)) return;
+    log::error("task " + id + ": maintenance mode could not be given back: " + why);
+    self->state.running->warnings.push_back("Maintenance mode could not be given back: " + why);
+    record("maintenance mode held by task " + id + " could not be given back (" + why + ")");
+  };
+  self->request(self->state.cfg.guard, self->state.cfg.journal_timeout, leave_atom::value, id)
+      .then(
+          [=](maintenance_reply& m) {
+            if (!m) return on_failure(m.err().message);
+            record(std::nullopt);
+          },
+          [=](caf::error& e) { on_failure(to_string(e)); });
+}
+
+void run_step(sup self, std::size_t index) {
   auto& r = *self->state.running;
   if (index >= r.steps.steps.size()) return complete(self, events::cmd::succeed{});
   r.step = index;
   auto name = r.steps.steps[index].name;
   auto gen = r.generation;
-  execute(self, r.id, events::cmd::start_step{name}, [=](task_reply t) {
-    auto& run = self->state.running;
-    if (!run || run->generation != gen) return;
-    if (!t) return complete(self, events::cmd::fail{t.err().message});
-    if (run->ending) return complete_ending(self);
-    auto worker = run->steps.steps[index].spawn(self->system());
+  enqueue(self, r.id, events::cmd::start_step{name}, [=](task_reply t) {
+    if (!current(self, gen)) return;
+    auto& run = *self->state.running;
+    if (!t)
+      return complete(self, events::cmd::fail{"The step " + name +
+                                              " could not be recorded: " + t.err().message});
+    if (run.ending) return complete_ending(self);
+    auto worker = run.steps.steps[index].spawn(self->system());
     if (!worker) return complete(self, events::cmd::fail{"The step " + name + " could not start."});
     self->monitor(worker);
-    run->worker = worker;
-    self->request(worker, caf::infinite, run_atom::value, run->context)
+    run.worker = worker;
+    run.context.facts = run.facts;
+    // No timeout of its own: the task's time limit and a cancel end a step, and its down message
+    // tells when it dies.
+    self->request(worker, caf::infinite, run_atom::value, run.context)
         .then(
             [=](step_outcome& o) {
-              auto& cur = self->state.running;
-              if (!cur || cur->generation != gen || cur->worker != worker) return;
-              self->demonitor(worker);
-              cur->worker = nullptr;
-              if (cur->ending) return complete_ending(self);
+              if (!current(self, gen)) return;
+              auto& cur = *self->state.running;
+              if (cur.worker != worker) return;
+              self->demonitor(worker.address());
+              cur.worker = nullptr;
+              if (cur.ending) return complete_ending(self);
               if (!o.ok) return complete(self, events::cmd::fail{o.error_message});
-              execute(self, cur->id, events::cmd::finish_step{name, o.summary}, [=](task_reply f) {
-                auto& c = self->state.running;
-                if (!c || c->generation != gen) return;
-                if (!f) return complete(self, events::cmd::fail{f.err().message});
+              // The step's facts and its end, in one append.
+              std::vector<task_command> commands;
+              for (auto& f : o.facts) commands.push_back(events::cmd::record_fact{f});
+              commands.push_back(events::cmd::finish_step{name, o.summary});
+              auto facts = std::move(o.facts);
+              enqueue(self, cur.id, std::move(commands), [=](task_reply f) {
+                if (!current(self, gen)) return;
+                auto& c = *self->state.running;
+                if (!f)
+                  return complete(self,
+                                  events::cmd::fail{"The end of the step " + name +
+                                                    " could not be recorded: " + f.err().message});
+                c.facts.insert(c.facts.end(), facts.begin(), facts.end());
+                if (c.ending) return complete_ending(self);
                 run_step(self, index + 1);
               });
             },
-            // The worker ended without answering (a normal exit too: CAF may deliver its
-            // down message before this error, so the down handler leaves that case to us).
+            // The worker ended without answering (a normal exit too: CAF may deliver its down
+            // message before this error, so the down handler leaves that case to us).
             [=](caf::error& e) {
-              auto& cur = self->state.running;
-              if (!cur || cur->generation != gen || cur->worker != worker) return;
-              self->demonitor(worker);
-              cur->worker = nullptr;
-              if (cur->ending) return complete_ending(self);
+              if (!current(self, gen)) return;
+              auto& cur = *self->state.running;
+              if (cur.worker != worker) return;
+              self->demonitor(worker.address());
+              cur.worker = nullptr;
+              if (cur.ending) return complete_ending(self);
               complete(self, events::cmd::fail{"The step " + name + " stopped unexpectedly (" +
                                                to_string(e) + ")."});
             });
   });
 }
 
-void begin(sup* self, const std::string& id, pipeline steps) {
+// After the task's start is durable (and it holds maintenance mode if its pipeline needs it).
+void run_first_step(sup self) {
+  auto& run = *self->state.running;
+  if (run.ending) return complete_ending(self);
+  std::error_code ec;
+  fs::create_directories(run.context.work_dir, ec);
+  if (ec)
+    return complete(self, events::cmd::fail{"The work folder of the task could not be created: " +
+                                            ec.message() + "."});
+  run_step(self, 0);
+}
+
+void begin(sup self, const events::task_state& task, pipeline steps) {
   auto& s = self->state;
   running_task r;
-  r.id = id;
+  r.id = task.id;
+  r.name = task.name;
   r.generation = ++s.generation;
   r.holds_maintenance = steps.needs_maintenance;
   r.steps = std::move(steps);
-  auto task = s.cfg.store->task(id);
-  r.context = step_context{id, task ? task->space_id : std::string(),
-                           task ? task->arguments_json : std::string(), s.cfg.work_root / id,
-                           caf::actor_cast<caf::actor>(self)};
-  std::int64_t limit = task ? task->time_limit_ms : 0;
+  r.started = runtime::now_us();
+  r.context.task_id = task.id;
+  r.context.space_id = task.space_id;
+  r.context.arguments_json = task.arguments_json;
+  r.context.work_dir = (s.cfg.work_root / task.id).string();
+  r.context.sink = caf::actor_cast<step_sink>(self);
   s.running = std::move(r);
-  auto gen = s.running->generation;
-  auto start = [=] {
-    execute(self, id, events::cmd::start{self->state.cfg.server_node}, [=](task_reply t) {
-      auto& run = self->state.running;
-      if (!run || run->generation != gen) return;
-      if (!t) return complete(self, events::cmd::fail{t.err().message});
-      if (limit > 0)
-        self->delayed_send(self, std::chrono::milliseconds(limit), timeout_atom::value, gen);
-      std::error_code ec;
-      std::filesystem::create_directories(run->context.work_dir, ec);
-      if (run->steps.steps.empty() && !self->state.cfg.pipelines.count(t->name))
-        return complete(self, events::cmd::fail{"No pipeline runs tasks of type " + t->name + "."});
-      run_step(self, 0);
-    });
-  };
-  if (s.running->holds_maintenance)
-    with_maintenance(self, enter_atom::value, id, start);
-  else
-    start();
+  const auto gen = s.running->generation;
+  const auto id = task.id;
+  const auto limit = task.time_limit_ms;
+  const bool known = s.cfg.pipelines.count(task.name) > 0;
+  log::info("task " + id + " (" + task.name + ") started");
+  enqueue(self, id, events::cmd::start{s.cfg.server_node}, [=](task_reply t) {
+    if (!current(self, gen)) return;
+    auto& run = *self->state.running;
+    if (!t) {
+      // Still Queued in the log: the journal is failing, and the next start runs it again.
+      run.finishing = true;
+      fatal(self, "task " + id + " could not be started: " + t.err().message);
+      return finish(self);
+    }
+    if (limit > 0)
+      self->delayed_send(self, std::chrono::milliseconds(limit), timeout_atom::value, gen);
+    if (!known)
+      return complete(self, events::cmd::fail{"No pipeline runs tasks of type " + t->name + "."});
+    if (run.ending) return complete_ending(self);
+    if (!run.holds_maintenance) return run_first_step(self);
+    auto failed = [self, gen](const std::string& why) {
+      if (!current(self, gen)) return;
+      complete(self,
+               events::cmd::fail{"Maintenance mode could not be switched on for the task: " + why});
+    };
+    self->request(self->state.cfg.guard, self->state.cfg.journal_timeout, enter_atom::value, id)
+        .then(
+            [=](maintenance_reply& m) {
+              if (!current(self, gen)) return;
+              if (!m) return failed(m.err().message);
+              run_first_step(self);
+            },
+            [=](caf::error& e) { failed(to_string(e)); });
+  });
 }
 
-void try_start(sup* self) {
+void try_start(sup self) {
   auto& s = self->state;
-  while (!s.running && !s.queue.empty()) {
+  while (s.recovered && !s.halted && !s.running && !s.queue.empty()) {
     auto id = s.queue.front();
     s.queue.pop_front();
     auto task = s.cfg.store->task(id);
-    if (!task || task->state != events::task_status::queued) continue;  // canceled meanwhile
+    if (!task) {
+      fatal(self, "queued task " + id + " cannot be read: " + task.err().message);
+      return;
+    }
+    if (task->state != events::task_status::queued) continue;  // canceled meanwhile
     auto it = s.cfg.pipelines.find(task->name);
-    begin(self, id, it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false});
+    begin(self, *task, it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false, {}});
   }
 }
 
-void finish(sup* self) {
+// ---- start-up recovery ----
+
+struct recovery {
+  caf::typed_response_promise<status> rp;
+  std::size_t pending = 0;
+  std::optional<error> failed;
+};
+
+void recovery_failed(sup self, const std::shared_ptr<recovery>& rec, error err) {
+  if (rec->failed) return;
+  rec->failed = err;
+  log::error("start-up recovery failed: " + err.message);
+  rec->rp.deliver(status(std::move(err)));
+  static_cast<void>(self);
+}
+
+// The last steps of recovery: give back maintenance mode, empty work/, re-queue.
+void recover_rest(sup self, std::shared_ptr<recovery> rec) {
   auto& s = self->state;
-  if (!s.running) return;
-  auto r = std::move(*s.running);
-  if (r.worker) {
-    self->demonitor(r.worker);
-    self->send_exit(r.worker, caf::exit_reason::user_shutdown);
-  }
-  remove_work_dir(self, r.id);
-  auto next = [=] {
-    self->state.running.reset();
+  auto requeue = [self, rec] {
+    auto& st = self->state;
+    // No task runs yet: whatever is in work/ is left from before.
+    std::error_code ec;
+    std::size_t removed = 0;
+    for (const auto& entry : fs::directory_iterator(st.cfg.work_root, ec)) {
+      std::error_code rm;
+      fs::remove_all(entry.path(), rm);
+      if (rm)
+        return recovery_failed(
+            self, rec,
+            make_error(errc::io_error, "cannot remove " + entry.path().filename().string() +
+                                           " from the work folder: " + rm.message()));
+      ++removed;
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      return recovery_failed(
+          self, rec, make_error(errc::io_error, "cannot read the work folder: " + ec.message()));
+    if (removed)
+      log::info("recovery: removed " + std::to_string(removed) + " leftover work folder(s)");
+    storage::task_filter queued;
+    queued.states = {events::task_status::queued};
+    auto q = st.cfg.store->tasks(queued);
+    if (!q) return recovery_failed(self, rec, q.err());
+    // tasks() is newest first; the queue runs oldest first.
+    for (auto it = q->rbegin(); it != q->rend(); ++it) st.queue.push_back(it->id);
+    if (!q->empty())
+      log::info("recovery: " + std::to_string(q->size()) + " queued task(s) will run");
+    st.recovered = true;
+    rec->rp.deliver(status(ok_t{}));
     try_start(self);
   };
-  if (r.holds_maintenance)
-    with_maintenance(self, leave_atom::value, r.id, next);
-  else
-    next();
+  auto m = s.cfg.store->maintenance();
+  if (!m) return recovery_failed(self, rec, m.err());
+  if (m->task_id.empty()) return requeue();
+  // A task that held maintenance mode gives it back; the manual setting stays as it was.
+  auto holder = m->task_id;
+  log::info("recovery: giving back maintenance mode, which task " + holder + " held");
+  self->request(s.cfg.guard, s.cfg.journal_timeout, leave_atom::value, holder)
+      .then(
+          [=](maintenance_reply& left) {
+            if (!left) return recovery_failed(self, rec, left.err());
+            requeue();
+          },
+          [=](caf::error& e) {
+            recovery_failed(
+                self, rec,
+                make_error(errc::unavailable,
+                           "maintenance mode could not be given back: " + to_string(e)));
+          });
 }
 
-// Runs fn over items one after the other (each may await), then calls done.
-template <class T, class F>
-void sequentially(std::shared_ptr<std::vector<T>> items, std::size_t i, F fn,
-                  std::function<void()> done) {
-  if (i >= items->size()) return done();
-  fn((*items)[i], [=] { sequentially(items, i + 1, fn, done); });
-}
-
-void recover(sup* self, caf::response_promise rp) {
+void recover(sup self, caf::typed_response_promise<status> rp) {
   auto& s = self->state;
-  s.next_number = s.cfg.store->highest_task_number();
+  auto rec = std::make_shared<recovery>();
+  rec->rp = rp;
+  auto highest = s.cfg.store->highest_task_number();
+  if (!highest) return recovery_failed(self, rec, highest.err());
+  s.next_number = *highest;
   storage::task_filter running_filter;
   running_filter.states = {events::task_status::executing, events::task_status::cancelling};
   auto found = s.cfg.store->tasks(running_filter);
-  auto interrupted = std::make_shared<std::vector<events::task_state>>(
-      found ? std::move(found.value()) : std::vector<events::task_state>{});
-  sequentially(
-      interrupted, 0,
-      [=](const events::task_state& t, std::function<void()> next) {
-        execute(self, t.id, events::cmd::interrupt{interrupted_message}, [=](task_reply) {
-          remove_work_dir(self, t.id);
-          next();
-        });
-      },
-      [=]() mutable {
-        // A task that held maintenance mode gives it back; the manual setting stays as it was.
-        auto holder = self->state.cfg.store->maintenance().task_id;
-        auto requeue = [=]() mutable {
-          storage::task_filter queued;
-          queued.states = {events::task_status::queued};
-          auto q = self->state.cfg.store->tasks(queued);
-          if (q) {
-            // tasks() is newest first; the queue runs oldest first.
-            for (auto it = q->rbegin(); it != q->rend(); ++it) self->state.queue.push_back(it->id);
-          }
-          rp.deliver(true);
-          try_start(self);
-        };
-        if (!holder.empty())
-          with_maintenance(self, leave_atom::value, holder, requeue);
-        else
-          requeue();
-      });
+  if (!found) return recovery_failed(self, rec, found.err());
+  if (found->empty()) return recover_rest(self, rec);
+  rec->pending = found->size();
+  for (const auto& t : *found) {
+    log::warn("recovery: task " + t.id + " (" + t.name +
+              ") was running when the server stopped; it is closed as Failed");
+    // Its facts so far, for what its pipeline appends after the end (a failure callback).
+    task_end end{t.id, t.arguments_json, events::task_status::failed, {}};
+    auto history = s.cfg.store->read_stream(t.id);
+    if (!history) return recovery_failed(self, rec, history.err());
+    for (const auto& e : *history)
+      if (events::is_step_fact(e.body)) end.facts.push_back(e.body);
+    std::vector<std::string> warnings;
+    std::error_code ec;
+    fs::remove_all(s.cfg.work_root / t.id, ec);
+    if (ec)
+      warnings.push_back("The work folder of this task could not be removed: " + ec.message());
+    auto it = s.cfg.pipelines.find(t.name);
+    pipeline p = it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false, {}};
+    enqueue(self, t.id, end_commands(p, end, warnings, events::cmd::interrupt{interrupted_message}),
+            [self, rec, id = t.id](task_reply r) {
+              if (!r)
+                return recovery_failed(
+                    self, rec,
+                    make_error(r.err().code,
+                               "task " + id + " could not be closed: " + r.err().message));
+              if (--rec->pending == 0 && !rec->failed) recover_rest(self, rec);
+            });
+  }
 }
 
-caf::behavior supervisor(sup* self, supervisor_config cfg) {
+supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& run = self->state.running;
@@ -279,6 +573,7 @@ caf::behavior supervisor(sup* self, supervisor_config cfg) {
     // A worker that exits normally may still have its answer on the way; the request's error
     // handler deals with one that never answers.
     if (!run->ending && dm.reason == caf::none) return;
+    self->demonitor(run->worker.address());
     run->worker = nullptr;
     if (run->ending) return complete_ending(self);
     auto step = run->steps.steps[run->step].name;
@@ -286,31 +581,51 @@ caf::behavior supervisor(sup* self, supervisor_config cfg) {
                                      to_string(dm.reason) + ")."});
   });
   self->set_exit_handler([=](caf::exit_msg& em) {
-    // On shutdown the running step stops too; the task stays Executing in the log and the next
-    // start closes it with task_interrupted. This must run before quit(): CAF destroys the state
-    // before it calls attached functors, so an attach_functor would never see the worker.
-    if (self->state.running && self->state.running->worker)
-      self->send_exit(self->state.running->worker, caf::exit_reason::user_shutdown);
+    // On shutdown the running step is told to stop and stopped; the task stays Executing in the
+    // log and the next start closes it as interrupted. This must run before quit(): CAF destroys
+    // the state before it calls attached functors, so an attach_functor would never see it.
+    auto& run = self->state.running;
+    if (run && run->worker) {
+      run->context.stop.request();
+      self->send_exit(run->worker, caf::exit_reason::user_shutdown);
+    }
     self->quit(std::move(em.reason));
   });
   return {
-      [=](recover_atom) {
-        auto rp = self->make_response_promise();
+      [=](recover_atom) -> caf::result<status> {
+        auto rp = self->make_response_promise<status>();
+        if (self->state.recovered) {
+          rp.deliver(status(make_error(errc::illegal_transition, "recovery ran already")));
+          return rp;
+        }
         recover(self, rp);
         return rp;
       },
       [=](queue_atom, queue_request& q) -> caf::result<task_reply> {
         auto& s = self->state;
+        if (s.halted)
+          return task_reply(
+              make_error(errc::unavailable,
+                         "The server is stopping after a failure; try again once it has "
+                         "restarted."));
+        if (!s.recovered)
+          return task_reply(make_error(errc::unavailable, "The server is starting; try again."));
         if (s.queue.size() >= s.cfg.max_queue)
           return task_reply(
               make_error(errc::unavailable, "The task queue is full; try again later."));
         auto id = std::string(events::task_stream_prefix) + std::to_string(++s.next_number);
         auto rp = self->make_response_promise<task_reply>();
-        execute(self, id,
+        auto name = q.name;
+        enqueue(self, id,
                 events::cmd::queue{q.name, q.description, q.space_id, q.arguments_json,
                                    q.time_limit_ms},
                 [=](task_reply t) mutable {
-                  if (t) self->state.queue.push_back(id);
+                  if (t) {
+                    self->state.queue.push_back(id);
+                    log::info("task " + id + " (" + name + ") queued");
+                  } else {
+                    log::error("a " + name + " task could not be queued: " + t.err().message);
+                  }
                   rp.deliver(std::move(t));
                   try_start(self);
                 });
@@ -320,39 +635,55 @@ caf::behavior supervisor(sup* self, supervisor_config cfg) {
         auto rp = self->make_response_promise<task_reply>();
         auto& run = self->state.running;
         bool is_running = run && run->id == id;
-        execute(self, id, events::cmd::request_cancel{by}, [=](task_reply t) mutable {
-          auto& cur = self->state.running;
-          if (t && is_running && cur && cur->id == id && !cur->ending) {
-            cur->ending = events::task_status::canceled;
-            rp.deliver(std::move(t));
-            return stop_worker(self);
-          }
+        if (is_running && run->finishing) {
+          // Its final event is on its way: the answer is the state it ends in.
+          run->cancels.push_back(rp);
+          return rp;
+        }
+        // The step is told to stop now, whatever the journal is doing; the request is answered
+        // once the cancel request is durable.
+        if (is_running) stop_early(self, events::task_status::canceled);
+        enqueue(self, id, events::cmd::request_cancel{by}, [=](task_reply t) mutable {
           if (t && !is_running) {
             auto& q = self->state.queue;
             q.erase(std::remove(q.begin(), q.end(), id), q.end());
+            log::info("task " + id + " canceled before it started");
+          } else if (t) {
+            log::info("task " + id + ": cancellation requested by " + by);
           }
           rp.deliver(std::move(t));
         });
         return rp;
       },
-      [=](timeout_atom, std::uint64_t gen) {
-        auto& run = self->state.running;
-        if (!run || run->generation != gen || run->ending) return;
-        run->ending = events::task_status::timed_out;
-        stop_worker(self);
-      },
       [=](log_atom, const std::string& id, const std::string& category, const std::string& text) {
-        execute(self, id, events::cmd::log{category, text}, [](task_reply) {});
+        enqueue(self, id, events::cmd::log{category, text}, on_logged(self, id));
       },
       [=](warn_atom, const std::string& id, const std::string& message) {
-        execute(self, id, events::cmd::warn{message}, [](task_reply) {});
+        enqueue(self, id, events::cmd::warn{message}, on_logged(self, id));
+      },
+      [=](timeout_atom, std::uint64_t gen) {
+        if (!current(self, gen)) return;
+        log::warn("task " + self->state.running->id + " reached its time limit; stopping it");
+        stop_early(self, events::task_status::timed_out);
+      },
+      [=](grace_atom, std::uint64_t gen) {
+        if (!current(self, gen)) return;
+        auto& run = *self->state.running;
+        if (!run.worker || run.finishing) return;
+        log::warn("task " + run.id + ": the step " + run.steps.steps[run.step].name +
+                  " did not stop within " + std::to_string(self->state.cfg.stop_grace.count()) +
+                  " ms of being asked to; it is stopped hard");
+        self->demonitor(run.worker.address());
+        self->send_exit(run.worker, caf::exit_reason::kill);
+        run.worker = nullptr;
+        complete_ending(self);
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_task_supervisor(caf::actor_system& sys, supervisor_config cfg) {
+task_supervisor_actor spawn_task_supervisor(caf::actor_system& sys, supervisor_config cfg) {
   return sys.spawn(supervisor, std::move(cfg));
 }
 

@@ -19,6 +19,7 @@
 #include "actors/journal.hpp"
 #include "actors/messages.hpp"
 #include "bench/bench_util.hpp"
+#include "runtime/clock.hpp"
 #include "storage/store.hpp"
 
 namespace {
@@ -74,8 +75,8 @@ run_result reference(const std::filesystem::path& base, std::uint64_t n) {
   auto t0 = bench::clock::now();
   for (std::uint64_t i = 0; i < n; ++i) {
     auto t = bench::clock::now();
-    auto a =
-        st->append(storage::append_request{stream_name(0), i, {sample_event(i)}, actors::now_us()});
+    auto a = st->append(
+        storage::append_request{stream_name(0), i, {sample_event(i)}, runtime::now_us()});
     lat.push_back(bench::seconds_since(t) * 1e3);
     if (!a) ++r.errors;
   }
@@ -104,7 +105,7 @@ run_result direct_batches(const std::filesystem::path& base, std::size_t width,
     reqs.reserve(width);
     for (std::size_t k = 0; k < width; ++k)
       reqs.push_back(
-          storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()});
+          storage::append_request{stream_name(k), i, {sample_event(i)}, runtime::now_us()});
     auto t = bench::clock::now();
     for (auto& a : st->append(reqs))
       if (!a) ++r.errors;
@@ -119,7 +120,7 @@ run_result direct_batches(const std::filesystem::path& base, std::size_t width,
 
 // One appender actor: sends its next append when the previous one is answered.
 struct appender_ctx {
-  caf::actor journal;
+  actors::journal_actor journal;
   caf::actor report_to;
   std::string stream;
   std::uint64_t count = 0;
@@ -135,7 +136,7 @@ void send_next(caf::event_based_actor* self, std::shared_ptr<appender_ctx> c) {
     self->quit();
     return;
   }
-  storage::append_request r{c->stream, c->sent, {sample_event(c->sent)}, actors::now_us()};
+  storage::append_request r{c->stream, c->sent, {sample_event(c->sent)}, runtime::now_us()};
   c->started = bench::clock::now();
   self->request(c->journal, std::chrono::seconds(60), actors::append_atom::value, std::move(r))
       .then(
@@ -177,8 +178,12 @@ run_result through_journal(const std::filesystem::path& base, std::size_t writer
   {
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", scheduler_threads);
+    cfg.add_message_types<caf::id_block::octomig>();
     caf::actor_system sys{cfg};
-    auto journal = actors::spawn_journal(sys, *st, linger, &stats);
+    actors::journal_options opts;
+    opts.linger = linger;
+    opts.stats = &stats;
+    auto journal = actors::spawn_journal(sys, *st, opts);
     caf::scoped_actor self{sys};
     auto t0 = bench::clock::now();
     std::size_t finished = 0;
@@ -208,7 +213,7 @@ run_result through_journal(const std::filesystem::path& base, std::size_t writer
             bool ok = false;
             me->request(
                   journal, std::chrono::seconds(60), actors::append_atom::value,
-                  storage::append_request{stream_name(k), i, {sample_event(i)}, actors::now_us()})
+                  storage::append_request{stream_name(k), i, {sample_event(i)}, runtime::now_us()})
                 .receive([&](actors::append_reply& reply) { ok = reply.ok(); },
                          [&](caf::error&) {});
             lat[k].push_back(bench::seconds_since(t) * 1e3);

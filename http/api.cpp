@@ -1,26 +1,25 @@
 #include "http/api.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <atomic>
+#include <cstdio>
 #include <map>
 #include <optional>
+#include <random>
 
 #include "events/json.hpp"
 #include "events/time_format.hpp"
 #include "http/json_util.hpp"
 #include "http/routes.hpp"
 #include "migration/schema.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
 #include "storage/data_dir.hpp"
 
 namespace octomig::http {
 namespace {
 
-const std::string default_space = "Spaces-1";
-
-events::timestamp_us now() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
+const std::string default_space = default_space_id;
 
 const char* task_template_query =
     "{?skip,active,environment,tenant,runbook,project,name,node,running,states,"
@@ -34,6 +33,49 @@ struct api::impl {
   api_config cfg;
   metrics counters;
   route_table routes;
+  // Request ids: this process's random prefix and a counter, e.g. "5f0c2a91-1b".
+  std::string id_prefix = [] {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    return std::string(buf);
+  }();
+  std::atomic<std::uint64_t> next_id{0};
+
+  std::string request_id() {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++next_id));
+    return id_prefix + "-" + buf;
+  }
+
+  // Every answer carries its request's id (header X-Request-Id; for an error, also the body's
+  // Details.RequestId), and every 5xx is logged with its cause under that id. The log line names
+  // the method and the path only: the query may hold an API key.
+  static void annotate(response& r, const std::string& id, const std::string& method,
+                       const std::string& path) {
+    r.headers.emplace_back("X-Request-Id", id);
+    if (r.status < 400 || r.content_type.rfind("application/json", 0) != 0) return;
+    json::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("ErrorMessage")) return;
+    auto& o = v.as_object();
+    auto* details = o.if_contains("Details");
+    if (!details || !details->is_object()) details = &(o["Details"] = json::object{});
+    details->as_object()["RequestId"] = id;
+    r.body = json::serialize(v);
+    if (r.status < 500) return;
+    std::string cause(o["ErrorMessage"].is_string() ? o["ErrorMessage"].get_string() : "");
+    if (auto* errors = o.if_contains("Errors"); errors && errors->is_array())
+      for (const auto& e : errors->get_array())
+        if (e.is_string()) cause += std::string(" ") + std::string(e.get_string());
+    std::string line = "request " + id + " " + method + " " + path + " answered " +
+                       std::to_string(r.status) + ": " + cause;
+    // 503 is the server declining (maintenance, a full queue), not failing.
+    if (r.status == 503)
+      log::warn(line);
+    else
+      log::error(line);
+  }
 
   // ---- resources ----
 
@@ -47,7 +89,7 @@ struct api::impl {
   }
 
   json::object task_resource(const events::task_state& t) const {
-    auto o = events::to_json(t, now());
+    auto o = events::to_json(t, runtime::now_us());
     o["Links"] = task_links(t.id);
     return o;
   }
@@ -70,18 +112,41 @@ struct api::impl {
                                                {"Web", "/app#/spaces/" + default_space}}}};
   }
 
-  json::object user_resource(const storage::api_key_record& caller) const {
-    return json::object{{"Id", "Users-1"},
-                        {"Username", caller.name},
-                        {"DisplayName", caller.name},
+  // The user an API key acts as: each key is its own service account, numbered as it was made.
+  json::object user_resource(const storage::api_key_record& key) const {
+    std::string self = "/api/users/" + key.user_id;
+    return json::object{{"Id", key.user_id},
+                        {"Username", key.name},
+                        {"DisplayName", key.name},
                         {"IsActive", true},
                         {"IsService", true},
                         {"EmailAddress", nullptr},
                         {"CanPasswordBeEdited", false},
                         {"IsRequestor", true},
                         {"Identities", json::array{}},
-                        {"Links", json::object{{"Self", "/api/users/Users-1"},
-                                               {"Spaces", "/api/users/Users-1/spaces"}}}};
+                        {"Links", json::object{{"Self", self}, {"Spaces", self + "/spaces"}}}};
+  }
+
+  // The users the caller may see: every key's user for an admin key, its own for a user key.
+  result<std::vector<storage::api_key_record>> visible_users(const call& c) const {
+    if (c.caller.role != "admin") return std::vector<storage::api_key_record>{c.caller};
+    auto keys = cfg.store->api_keys();
+    if (!keys) return keys.err();
+    // Users-2 before Users-10: same prefix, so the shorter id has the smaller number.
+    std::sort(keys->begin(), keys->end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.user_id.size(), a.user_id) <
+             std::make_pair(b.user_id.size(), b.user_id);
+    });
+    return keys;
+  }
+
+  result<std::optional<storage::api_key_record>> visible_user(const call& c,
+                                                              const std::string& id) const {
+    auto users = visible_users(c);
+    if (!users) return users.err();
+    for (auto& u : *users)
+      if (u.user_id == id) return std::optional<storage::api_key_record>(std::move(u));
+    return std::optional<storage::api_key_record>();
   }
 
   json::object maintenance_resource(const storage::maintenance_state& m) const {
@@ -150,16 +215,8 @@ struct api::impl {
       auto list = split_list(*ids);
       match = std::find(list.begin(), list.end(), default_space) != list.end();
     }
-    auto contains_ci = [](const std::string& hay, const std::string& needle) {
-      auto it =
-          std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          });
-      return it != hay.end();
-    };
     if (auto* n = c.req.param("partialname"); n && !n->empty())
-      match = match && contains_ci("Default", *n);
+      match = match && ascii::icontains("Default", *n);
     if (auto* n = c.req.param("name"); n && !n->empty()) match = match && iequals("Default", *n);
     json::array items;
     std::size_t total = match ? 1 : 0;
@@ -204,13 +261,7 @@ struct api::impl {
     for (const auto& t : *all) {
       if (name && !name->empty() && !iequals(t.name, *name)) continue;
       if (partial && !partial->empty()) {
-        auto hay = t.description + " " + t.name;
-        auto it = std::search(hay.begin(), hay.end(), partial->begin(), partial->end(),
-                              [](char a, char b) {
-                                return std::tolower(static_cast<unsigned char>(a)) ==
-                                       std::tolower(static_cast<unsigned char>(b));
-                              });
-        if (it == hay.end()) continue;
+        if (!ascii::icontains(t.description + " " + t.name, *partial)) continue;
       }
       if (active && *active && events::is_completed(t.state)) continue;
       if (running && *running && t.state != events::task_status::executing) continue;
@@ -344,7 +395,9 @@ struct api::impl {
   }
 
   void maintenance_get(const call&, respond_fn respond) const {
-    respond(json_response(maintenance_resource(cfg.store->maintenance())));
+    auto m = cfg.store->maintenance();
+    if (!m) return respond(error_response(m.err()));
+    respond(json_response(maintenance_resource(*m)));
   }
 
   void maintenance_put(const call& c, respond_fn respond, bool wrapped) const {
@@ -371,10 +424,13 @@ struct api::impl {
   }
 
   void server_status(const call&, respond_fn respond) const {
+    auto m = cfg.store->maintenance();
+    if (!m) return respond(error_response(m.err()));
+    // The store is not encrypted at rest (only sensitive values are sealed), so it says so.
     respond(json_response(json::object{{"Id", "ServerStatus"},
-                                       {"IsDatabaseEncrypted", true},
+                                       {"IsDatabaseEncrypted", false},
                                        {"IsMajorMinorUpgrade", false},
-                                       {"IsInMaintenanceMode", cfg.store->maintenance().on()},
+                                       {"IsInMaintenanceMode", m->on()},
                                        {"IsUpgradeAvailable", false},
                                        {"MaximumAvailableVersion", cfg.version},
                                        {"MaximumAvailableVersionCoveredByLicense", cfg.version},
@@ -382,6 +438,10 @@ struct api::impl {
   }
 
   void metrics_text(const call&, respond_fn respond) const {
+    auto all = cfg.store->tasks({});
+    if (!all) return respond(error_response(all.err()));
+    auto maintenance = cfg.store->maintenance();
+    if (!maintenance) return respond(error_response(maintenance.err()));
     response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = counters.render_requests();
@@ -401,8 +461,7 @@ struct api::impl {
           events::task_status::canceled, events::task_status::timed_out,
           events::task_status::success, events::task_status::cancelling})
       by_state[events::to_string(s)] = 0;
-    if (auto all = cfg.store->tasks({}))
-      for (const auto& t : *all) ++by_state[events::to_string(t.state)];
+    for (const auto& t : *all) ++by_state[events::to_string(t.state)];
     r.body += "# HELP octomig_tasks Tasks by state.\n# TYPE octomig_tasks gauge\n";
     for (const auto& [state, n] : by_state)
       r.body += "octomig_tasks{state=\"" + state + "\"} " + std::to_string(n) + "\n";
@@ -410,7 +469,7 @@ struct api::impl {
         "# HELP octomig_maintenance_mode 1 while maintenance mode is on.\n"
         "# TYPE octomig_maintenance_mode gauge\n"
         "octomig_maintenance_mode " +
-        std::string(cfg.store->maintenance().on() ? "1" : "0") + "\n";
+        std::string(maintenance->on() ? "1" : "0") + "\n";
     respond(std::move(r));
   }
 
@@ -432,19 +491,26 @@ struct api::impl {
     add("users", "GET", "users", access::user, system_only, [this](const call& c, respond_fn r) {
       auto p = parse_paging(c.req);
       if (!p) return r(error_response(p.err()));
+      auto users = visible_users(c);
+      if (!users) return r(error_response(users.err()));
       json::array items;
-      if (p->skip == 0 && p->take > 0) items.push_back(user_resource(c.caller));
-      r(json_response(collection("User", std::move(items), 1, *p, "/api/users",
+      for (std::size_t i = p->skip; i < users->size() && items.size() < p->take; ++i)
+        items.push_back(user_resource((*users)[i]));
+      r(json_response(collection("User", std::move(items), users->size(), *p, "/api/users",
                                  "/api/users{/id}{?skip,take,ids,filter}")));
     });
     add("users/{id}", "GET", "users/{id}", access::user, system_only,
         [this](const call& c, respond_fn r) {
-          if (c.param("id") != "Users-1") return r(not_found());
-          r(json_response(user_resource(c.caller)));
+          auto u = visible_user(c, c.param("id"));
+          if (!u) return r(error_response(u.err()));
+          if (!*u) return r(not_found());
+          r(json_response(user_resource(**u)));
         });
     add("users/{id}/spaces", "GET", "users/{id}/spaces", access::user, system_only,
         [this](const call& c, respond_fn r) {
-          if (c.param("id") != "Users-1") return r(not_found());
+          auto u = visible_user(c, c.param("id"));
+          if (!u) return r(error_response(u.err()));
+          if (!*u) return r(not_found());
           r(json_response(json::array{space_resource()}));
         });
     add("spaces", "GET", "spaces", access::user, system_only, h(&impl::spaces));
@@ -534,7 +600,10 @@ struct api::impl {
     } else {
       plan = r->plan_body(c);
     }
-    if (plan.how == body_plan::reject) counters.count_request(label, plan.rejection.status);
+    if (plan.how == body_plan::reject) {
+      annotate(plan.rejection, request_id(), head.method, head.path);
+      counters.count_request(label, plan.rejection.status);
+    }
     return plan;
   }
 
@@ -567,16 +636,22 @@ struct api::impl {
                             "You must be logged in to perform this action. Please provide a valid "
                             "API key or log in again.");
     auto key = cfg.store->api_key_by_hash(storage::hash_api_key(req.api_key, cfg.master_key));
-    if (!key)
+    if (!key) return error_response(key.err());
+    if (!*key)
       return error_response(401,
                             "You must be logged in to perform this action. Please provide a valid "
                             "API key or log in again.");
-    caller = *key;
-    bool admin = key->role == "admin";
-    if (req.method != "GET" && !admin && cfg.store->maintenance().on())
-      return error_response(503,
-                            "The Octopus Server is currently in maintenance mode. Only "
-                            "administrators can make changes.");
+    caller = **key;
+    bool admin = caller.role == "admin";
+    if (req.method != "GET" && !admin) {
+      // Fails closed: a maintenance state that cannot be read refuses the change.
+      auto m = cfg.store->maintenance();
+      if (!m) return error_response(m.err());
+      if (m->on())
+        return error_response(503,
+                              "The Octopus Server is currently in maintenance mode. Only "
+                              "administrators can make changes.");
+    }
     if (r.level == access::admin && !admin)
       return error_response(403,
                             "You do not have permission to perform this action. Please contact "
@@ -611,10 +686,13 @@ void api::handle(const request& req, respond_fn respond) {
   auto* self = impl_.get();
   // The metrics label is the matched route's name, never the raw path (unbounded cardinality).
   auto label = std::make_shared<std::string>("unmatched");
-  self->dispatch(req, *label, [self, label, respond = std::move(respond)](response r) {
-    self->counters.count_request(*label, r.status);
-    respond(std::move(r));
-  });
+  self->dispatch(req, *label,
+                 [self, label, id = self->request_id(), method = req.method, path = req.path,
+                  respond = std::move(respond)](response r) {
+                   impl::annotate(r, id, method, path);
+                   self->counters.count_request(*label, r.status);
+                   respond(std::move(r));
+                 });
 }
 
 }  // namespace octomig::http

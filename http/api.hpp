@@ -22,6 +22,8 @@ struct api_config {
   std::string version;  // octomig's own version, e.g. "2026.1.0"
   std::string server_node;
   std::filesystem::path data_dir;  // the data directory (feed/, work/)
+  // Default: 8. Package uploads beyond this many at once get 503 with Retry-After.
+  std::size_t max_concurrent_uploads = 8;
 };
 
 using respond_fn = std::function<void(response)>;

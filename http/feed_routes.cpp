@@ -2,13 +2,14 @@
 // its file part streamed into the feed), list, get, download and delete. Files and the index belong
 // to storage/packages; this file only translates between them and the wire.
 #include <algorithm>
-#include <chrono>
+#include <atomic>
 #include <memory>
 
 #include "events/time_format.hpp"
 #include "http/json_util.hpp"
 #include "http/multipart.hpp"
 #include "http/routes.hpp"
+#include "runtime/clock.hpp"
 #include "storage/packages.hpp"
 
 namespace octomig::http {
@@ -23,24 +24,7 @@ const char* empty_file_message =
 const char* not_in_index_message =
     "Package was not found in the index of the built-in package repository.";
 
-events::timestamp_us now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-bool contains_ci(const std::string& hay, const std::string& needle) {
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != hay.end();
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using ascii::lower;
 
 response bad_request(const std::string& message) {
   return error_response(make_error(errc::invalid_argument, message));
@@ -52,8 +36,39 @@ class feed_routes {
  public:
   explicit feed_routes(const api_config& cfg) : cfg_(cfg) {}
 
+  // Uploads in progress, from the request's head until the answer: each holds up to six 1 MiB
+  // buffers and a temporary file, so their number is capped (api_config::max_concurrent_uploads).
+  class upload_slot {
+   public:
+    explicit upload_slot(std::atomic<std::size_t>& count) : count_(&count) {}
+    ~upload_slot() {
+      if (count_) --*count_;
+    }
+    upload_slot(const upload_slot&) = delete;
+    upload_slot& operator=(const upload_slot&) = delete;
+
+   private:
+    std::atomic<std::size_t>* count_;
+  };
+
+  std::unique_ptr<upload_slot> take_slot() const {
+    auto n = uploads_.fetch_add(1) + 1;
+    if (n > cfg_.max_concurrent_uploads) {
+      --uploads_;
+      return nullptr;
+    }
+    return std::make_unique<upload_slot>(uploads_);
+  }
+
+  static response too_many_uploads(std::size_t limit) {
+    auto r = error_response(503, "Too many package uploads are in progress (the limit is " +
+                                     std::to_string(limit) + "). Try again in a few seconds.");
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+
   // Only the default space exists in octomig (as space_root and /api/spaces say).
-  static bool known_space(const call& c) { return c.space_or_default() == "Spaces-1"; }
+  static bool known_space(const call& c) { return c.space_or_default() == default_space_id; }
   fs::path root() const { return cfg_.data_dir / "feed"; }
   storage::store* store() const { return cfg_.store; }
 
@@ -101,7 +116,8 @@ class feed_routes {
 
   // The sink a push's body goes to as it arrives (every decision is answered once the body has
   // ended, so that a client always reads a whole response).
-  std::shared_ptr<package_upload> start_push(const call& c) const;
+  std::shared_ptr<package_upload> start_push(const call& c,
+                                             std::unique_ptr<upload_slot> slot) const;
 
   body_plan plan_push(const call& c) const;
 
@@ -123,7 +139,7 @@ class feed_routes {
     std::vector<storage::package_record> kept;
     for (auto& r : *rows) {
       if (nuget && !nuget->empty() && !iequals(r.package_id, *nuget)) continue;
-      if (filter && !filter->empty() && !contains_ci(r.package_id, *filter)) continue;
+      if (filter && !filter->empty() && !ascii::icontains(r.package_id, *filter)) continue;
       kept.push_back(std::move(r));
     }
     // Package ids A to Z, each one's newest version first, so that `latest` keeps the first.
@@ -149,7 +165,7 @@ class feed_routes {
   // The package named by the route's id, with or without the "packages-" prefix.
   result<storage::package_record> find(const call& c) const {
     std::string id = c.param("id");
-    if (id.size() > 9 && iequals(id.substr(0, 9), "packages-")) id = id.substr(9);
+    if (id.size() > 9 && ascii::istarts_with(id, "packages-")) id = id.substr(9);
     if (id.empty()) return make_error(errc::invalid_argument, "No id parameter was provided.");
     return storage::find_package(*cfg_.store, c.space_or_default(), id);
   }
@@ -175,17 +191,23 @@ class feed_routes {
     respond(std::move(out));
   }
 
+  // The delete itself (a synced write and a file removal) runs in the engine, off this thread.
   void remove(const call& c, const respond_fn& respond) const {
     if (!known_space(c)) return respond(not_found());
     auto r = find(c);
     if (!r) return respond(r.err().code == errc::not_found ? not_found() : error_response(r.err()));
-    if (auto d = storage::delete_package(*cfg_.store, root(), *r); !d)
-      return respond(error_response(d.err()));
-    respond(json_response(resource(*r)));
+    auto self = this;
+    cfg_.commands->unpublish_package(*r, [self, respond](result<storage::package_record> d) {
+      if (!d) return respond(error_response(d.err()));
+      respond(json_response(self->resource(*d)));
+    });
   }
+
+  actors::gateway& commands() const { return *cfg_.commands; }
 
  private:
   api_config cfg_;
+  mutable std::atomic<std::size_t> uploads_{0};
 };
 
 // One push, as its body arrives: the multipart parser finds the file part; at the part's header the
@@ -195,8 +217,10 @@ class feed_routes {
 // and answered by complete(), once the body has ended.
 class package_upload final : public body_sink {
  public:
-  package_upload(const feed_routes& feed, const call& c)
+  package_upload(const feed_routes& feed, const call& c,
+                 std::unique_ptr<feed_routes::upload_slot> slot)
       : feed_(feed),
+        slot_(std::move(slot)),
         space_(c.space_or_default()),
         may_replace_(c.caller.role == "admin"),
         boundary_(multipart_boundary(c.req.content_type)),
@@ -221,17 +245,32 @@ class package_upload final : public body_sink {
     if (auto s = parser_.feed(data, n); !s && !answer_) answer_ = error_response(s.err());
   }
 
-  // The answer to the push; publishes the package when everything went well.
-  response complete() {
-    if (answer_) return std::move(*answer_);
-    auto done = parser_.finish();
-    if (!done) return error_response(done.err());
-    if (!*done) return bad_request(no_file_message);
-    if (writer_->size() == 0) return bad_request(empty_file_message);
-    auto out = storage::publish_package(*feed_.store(), feed_.root(), std::move(writer_), space_,
-                                        *id_, mode_, may_replace_, now_us());
-    if (!out) return error_response(out.err());
-    return json_response(feed_.resource(out->record), out->created ? 201 : 200);
+  bool ready(std::function<void()> resume) override {
+    return answer_ || !writer_ || writer_->ready(std::move(resume));
+  }
+
+  // Answers the push once the body has ended: at once when something went wrong, otherwise once
+  // the engine has published the package (finishing the file and writing the index take disk
+  // syncs, which never run on this thread). self keeps the upload, and its slot, until then.
+  static void complete(std::shared_ptr<package_upload> self, respond_fn respond) {
+    if (self->answer_) return respond(std::move(*self->answer_));
+    auto done = self->parser_.finish();
+    if (!done) return respond(error_response(done.err()));
+    if (!*done) return respond(bad_request(no_file_message));
+    if (self->writer_->size() == 0) return respond(bad_request(empty_file_message));
+    storage::publish_command cmd;
+    cmd.space_id = self->space_;
+    cmd.identity = *self->id_;
+    cmd.mode = self->mode_;
+    cmd.may_replace = self->may_replace_;
+    cmd.published = runtime::now_us();
+    cmd.writer = std::move(self->writer_);
+    const auto& feed = self->feed_;
+    feed.commands().publish_package(
+        std::move(cmd), [self, respond](result<storage::publish_outcome> out) {
+          if (!out) return respond(error_response(out.err()));
+          respond(json_response(self->feed_.resource(out->record), out->created ? 201 : 200));
+        });
   }
 
  private:
@@ -252,7 +291,7 @@ class package_upload final : public body_sink {
     }
     auto writer = storage::package_writer::create(feed_.root());
     if (!writer) return writer.err();
-    writer_ = std::move(writer.value());
+    writer_ = std::shared_ptr<storage::package_writer>(std::move(writer.value()));
     return ok_status();
   }
 
@@ -263,24 +302,32 @@ class package_upload final : public body_sink {
   }
 
   const feed_routes& feed_;
+  std::unique_ptr<feed_routes::upload_slot> slot_;
   std::string space_;
   bool may_replace_;
   storage::overwrite_mode mode_ = storage::overwrite_mode::fail_if_exists;
   std::optional<storage::package_identity> id_;
-  std::unique_ptr<storage::package_writer> writer_;  // from the file part's header on
+  std::shared_ptr<storage::package_writer> writer_;  // from the file part's header on
   std::optional<response> answer_;
   std::optional<std::string> boundary_;  // nullopt: not multipart/form-data
   multipart_parser parser_;              // last: its callbacks use the members above
 };
 
-std::shared_ptr<package_upload> feed_routes::start_push(const call& c) const {
-  return std::make_shared<package_upload>(*this, c);
+std::shared_ptr<package_upload> feed_routes::start_push(const call& c,
+                                                        std::unique_ptr<upload_slot> slot) const {
+  return std::make_shared<package_upload>(*this, c, std::move(slot));
 }
 
 body_plan feed_routes::plan_push(const call& c) const {
   body_plan plan;
+  auto slot = take_slot();
+  if (!slot) {
+    plan.how = body_plan::reject;
+    plan.rejection = too_many_uploads(cfg_.max_concurrent_uploads);
+    return plan;
+  }
   plan.how = body_plan::to_sink;
-  plan.sink = start_push(c);
+  plan.sink = start_push(c, std::move(slot));
   return plan;
 }
 
@@ -288,10 +335,12 @@ void feed_routes::push(const call& c, const respond_fn& respond) const {
   auto upload = std::dynamic_pointer_cast<package_upload>(c.req.sink);
   if (!upload) {
     // Without the server's planner (a handler called directly) the body arrived in memory.
-    upload = start_push(c);
+    auto slot = take_slot();
+    if (!slot) return respond(too_many_uploads(cfg_.max_concurrent_uploads));
+    upload = start_push(c, std::move(slot));
     upload->write(c.req.body.data(), c.req.body.size());
   }
-  respond(upload->complete());
+  package_upload::complete(std::move(upload), respond);
 }
 
 }  // namespace

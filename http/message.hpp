@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,13 +13,23 @@
 namespace octomig::http {
 
 // Takes a request's body as it arrives (body_plan::to_sink), on the connection's I/O thread, in
-// pieces of any size with the transfer coding removed. It must not block: it does the little work
-// each piece needs (parse, hash, write to the page cache) and keeps whatever it decides (including
-// errors) for the route's handler, which runs once the whole body has arrived.
+// pieces with the transfer coding removed. It must not block: it copies each piece on (to the
+// threads that parse, hash and write it) and keeps whatever it decides (including errors) for the
+// route's handler, which runs once the whole body has arrived.
+//
+// Back-pressure: before each read of at most read_size bytes the server asks ready(). When the
+// sink cannot take that much without waiting (its buffers are all in use), it says no, keeps
+// resume and calls it (from any thread, once) when it can; the server reads nothing meanwhile, so
+// the client waits on TCP, and no I/O thread ever does.
 class body_sink {
  public:
+  static constexpr std::size_t read_size = 1 << 20;
   virtual ~body_sink() = default;
   virtual void write(const char* data, std::size_t n) = 0;
+  virtual bool ready(std::function<void()> resume) {
+    static_cast<void>(resume);
+    return true;
+  }
 };
 
 struct request {

@@ -1,19 +1,23 @@
 // octomigd: the composition root. Opens the data directory and the store, starts the engine's
 // actors and the HTTP server, and shuts them down in order on SIGINT or SIGTERM.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "actors/engine.hpp"
+#include "actors/pipelines.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
-#include "server/log.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/packages.hpp"
 
@@ -31,6 +35,7 @@ struct settings {
   std::size_t threads = 0;
   std::string log_level = "info";
   std::uint64_t max_upload_bytes = 5ull << 30;
+  std::size_t max_concurrent_uploads = 8;
 };
 
 const char* usage =
@@ -48,6 +53,8 @@ const char* usage =
     "  --log-level LEVEL  error, warn, info or debug [OCTOMIG_LOG_LEVEL]; default info\n"
     "  --max-upload-bytes N  largest package upload, in bytes [OCTOMIG_MAX_UPLOAD_BYTES];\n"
     "                     default 5368709120 (5 GiB); larger uploads get 413\n"
+    "  --max-concurrent-uploads N  package uploads at once [OCTOMIG_MAX_CONCURRENT_UPLOADS];\n"
+    "                     default 8; more get 503 with Retry-After\n"
     "  --help             print this and exit\n"
     "\n"
     "On first start the data directory gets master.key and an admin API key in admin-api-key\n"
@@ -58,9 +65,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   auto env = [](const char* name, std::string& out) {
     if (const char* v = std::getenv(name); v && *v) out = v;
   };
-  std::string threads, max_upload;
+  std::string threads, max_upload, max_uploads;
   env("OCTOMIG_DATA_DIR", s.data_dir);
   env("OCTOMIG_MAX_UPLOAD_BYTES", max_upload);
+  env("OCTOMIG_MAX_CONCURRENT_UPLOADS", max_uploads);
   env("OCTOMIG_LISTEN", s.listen);
   env("OCTOMIG_THREADS", threads);
   env("OCTOMIG_LOG_LEVEL", s.log_level);
@@ -94,6 +102,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       ok = value(s.log_level);
     } else if (is("--max-upload-bytes")) {
       ok = value(max_upload);
+    } else if (is("--max-concurrent-uploads")) {
+      ok = value(max_uploads);
     } else {
       std::cerr << "octomigd: unknown option " << a << "\n\n" << usage;
       exit_code = 2;
@@ -126,6 +136,16 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     }
     s.max_upload_bytes = n;
   }
+  if (!max_uploads.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(max_uploads.c_str(), &end, 10);
+    if (*end || n < 1 || n > 1024) {
+      std::cerr << "octomigd: --max-concurrent-uploads takes a number from 1 to 1024\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    s.max_concurrent_uploads = static_cast<std::size_t>(n);
+  }
   if (!log::parse_level(s.log_level)) {
     std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
     exit_code = 2;
@@ -157,6 +177,9 @@ int run(const settings& s) {
   }
 
   // Signals are taken by sigwait in this thread only; every thread started later inherits the mask.
+  // A fatal failure inside the engine raises SIGTERM too, with its reason kept here.
+  static std::mutex fatal_mu;
+  static std::optional<std::string> fatal_reason;
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -184,7 +207,7 @@ int run(const settings& s) {
               " unfinished upload(s) and " + std::to_string(swept->orphans_removed) +
               " unindexed package file(s) left by an earlier run");
 
-  auto boot = storage::bootstrap(*store, dir, *master, actors::now_us());
+  auto boot = storage::bootstrap(*store, dir, *master, runtime::now_us());
   if (!boot) return log::error(boot.err().message), 1;
   if (boot->created_admin_key)
     log::info("created an admin API key; it is in " + dir.admin_key_file().string() +
@@ -195,7 +218,16 @@ int run(const settings& s) {
   ec.store = store.get();
   ec.master_key = *master;
   ec.work_root = dir.work();
+  ec.feed_root = dir.feed();
+  ec.pipelines = actors::builtin_pipelines();
   ec.threads = threads;
+  ec.on_fatal = [](const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      if (!fatal_reason) fatal_reason = reason;
+    }
+    ::kill(::getpid(), SIGTERM);
+  };
   auto eng = actors::engine::start(std::move(ec));
   if (!eng) return log::error(eng.err().message), 1;
   auto engine = std::move(eng.value());
@@ -207,6 +239,7 @@ int run(const settings& s) {
   ac.installation_id = boot->installation_id;
   ac.version = OCTOMIG_VERSION;
   ac.data_dir = dir.root;
+  ac.max_concurrent_uploads = s.max_concurrent_uploads;
   http::api api(std::move(ac));
 
   http::server_options so;
@@ -231,12 +264,25 @@ int run(const settings& s) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; shutting down");
+  std::optional<std::string> failure;
+  {
+    std::lock_guard<std::mutex> lock(fatal_mu);
+    failure = fatal_reason;
+  }
+  if (failure)
+    log::error("stopping after a failure: " + *failure);
+  else
+    log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+              "; shutting down");
   srv.stop_accepting();
   engine->stop();  // the journal finishes the appends it holds
   srv.stop();
   engine.reset();
   store.reset();  // closes RocksDB
+  if (failure) {
+    log::error("stopped after a failure; the next start recovers");
+    return 1;
+  }
   log::info("stopped cleanly");
   return 0;
 }

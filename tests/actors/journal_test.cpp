@@ -4,6 +4,7 @@
 
 #include "actors/journal.hpp"
 #include "engine_fixture.hpp"
+#include "runtime/clock.hpp"
 
 using namespace octomig;
 
@@ -13,11 +14,14 @@ TEST_CASE("concurrent appenders through the journal get durable, gapless positio
   REQUIRE(s.ok());
   auto& st = *s.value();
   caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::octomig>();
   std::uint64_t positions_seen = 0;
   actors::journal_stats stats;
   {
     caf::actor_system sys{cfg};
-    auto journal = actors::spawn_journal(sys, st, std::chrono::microseconds(200), &stats);
+    actors::journal_options opts;
+    opts.stats = &stats;
+    auto journal = actors::spawn_journal(sys, st, opts);
     constexpr int writers = 16, per_writer = 20;
     std::vector<std::thread> threads;
     std::atomic<int> failures{0};
@@ -35,7 +39,7 @@ TEST_CASE("concurrent appenders through the journal get durable, gapless positio
             r.events.push_back(events::task_queued{"Test", "d", "Spaces-1", "{}", 0});
           else
             r.events.push_back(events::message_logged{"Info", "line " + std::to_string(i)});
-          r.timestamp = actors::now_us();
+          r.timestamp = runtime::now_us();
           self->request(journal, std::chrono::seconds(10), actors::append_atom::value, r)
               .receive(
                   [&](actors::append_reply& a) {
@@ -70,6 +74,7 @@ TEST_CASE("the journal refuses an append against a stale stream version", "[jour
   auto s = storage::store::open({dir.path / "db", storage::open_mode::read_write, {}, true});
   REQUIRE(s.ok());
   caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::octomig>();
   caf::actor_system sys{cfg};
   auto journal = actors::spawn_journal(sys, *s.value());
   caf::scoped_actor self{sys};
@@ -88,6 +93,6 @@ TEST_CASE("the journal refuses an append against a stale stream version", "[jour
   auto second = send();
   REQUIRE_FALSE(second.ok());
   CHECK(second.err().code == errc::conflict);
-  CHECK(s.value()->stream_version("ServerTasks-1") == 1);
+  CHECK(testing::must(s.value()->stream_version("ServerTasks-1")) == 1);
   caf::anon_send(journal, actors::stop_atom::value);
 }

@@ -155,8 +155,8 @@ TEST_CASE("maintenance mode held by a task restores the previous manual setting 
         auto a = f.queue(kind, outcome == std::string("timeout") ? 50 : 0);
         if (kind == "Gated") {
           f.steps->wait_started(1);
-          CHECK(f.store->maintenance().task_id == a.id);
-          CHECK(f.store->maintenance().on());
+          CHECK(testing::must(f.store->maintenance()).task_id == a.id);
+          CHECK(testing::must(f.store->maintenance()).on());
           if (outcome == std::string("cancel")) REQUIRE(f.cancel(a.id).ok());
         }
         auto final_state = outcome == std::string("success")   ? task_status::success
@@ -166,7 +166,7 @@ TEST_CASE("maintenance mode held by a task restores the previous manual setting 
         f.wait_for(a.id, final_state);
         // Given back before the final state is recorded: a client that sees the task finished
         // can write at once.
-        auto m = f.store->maintenance();
+        auto m = testing::must(f.store->maintenance());
         CHECK(m.task_id.empty());
         CHECK(m.manual == manual);
         CHECK(m.on() == manual);
@@ -195,7 +195,7 @@ TEST_CASE(
   auto b = f.queue("Instant");
   auto c = f.queue("Instant");
   f.steps->wait_started(1);
-  REQUIRE(f.store->maintenance().task_id == a.id);
+  REQUIRE(testing::must(f.store->maintenance()).task_id == a.id);
   std::filesystem::create_directories(f.data.work() / a.id / "scratch");
   f.stop();
   CHECK(f.task(a.id).state == task_status::executing);
@@ -212,10 +212,11 @@ TEST_CASE(
   CHECK(tb.start_time <= tc.start_time);
   f.wait_maintenance(true);  // the manual setting from before survives the restart
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!f.store->maintenance().task_id.empty() && std::chrono::steady_clock::now() < deadline)
+  while (!testing::must(f.store->maintenance()).task_id.empty() &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  CHECK(f.store->maintenance().task_id.empty());
-  CHECK(f.store->maintenance().manual);
+  CHECK(testing::must(f.store->maintenance()).task_id.empty());
+  CHECK(testing::must(f.store->maintenance()).manual);
   // New ids continue after the highest one ever written.
   auto d = f.queue("Instant");
   CHECK(d.id == "ServerTasks-4");

@@ -97,7 +97,7 @@ TEST_CASE("every link in the root document leads to a route that exists", "[root
   const auto& links = root.at("Links").get_object();
   // Ids for the {/id} form of the templates that have one.
   const std::map<std::string, std::string> ids{
-      {"Spaces", "Spaces-1"}, {"Tasks", task.id}, {"Users", "Users-1"}};
+      {"Spaces", "Spaces-1"}, {"Tasks", task.id}, {"Users", "Users-2"}};  // the user key's
   REQUIRE(links.size() >= 8);
   for (const auto& link : links) {
     std::string name(link.key());
@@ -151,6 +151,41 @@ TEST_CASE("the current user leads to an array of spaces with the default space",
   CHECK(space.at("IsDefault") == json::value(true));
   auto home = str(space.at("Links").get_object(), "SpaceHome");
   CHECK(f.client().get(home, f.user_key).status == 200);
+}
+
+TEST_CASE("each API key is its own user: a user key sees itself, an admin key every user",
+          "[root]") {
+  server_fixture f;
+  // The admin key made at first start is Users-1; the fixture's user key came next.
+  auto admin = f.client().get("/api/users/me", f.admin_key).object();
+  auto user = f.client().get("/api/users/me", f.user_key).object();
+  CHECK(str(admin, "Id") == "Users-1");
+  CHECK(str(admin, "Username") == "admin");
+  CHECK(str(user, "Id") == "Users-2");
+  CHECK(str(user, "Username") == "tests-user");
+  CHECK(str(user.at("Links").get_object(), "Self") == "/api/users/Users-2");
+
+  CHECK(f.client().get("/api/users/Users-2", f.user_key).status == 200);
+  CHECK(f.client().get("/api/users/Users-1", f.user_key).status == 404);
+  CHECK(f.client().get("/api/users/Users-1/spaces", f.user_key).status == 404);
+  CHECK(f.client().get("/api/users/Users-2", f.admin_key).status == 200);
+  CHECK(f.client().get("/api/users/Users-3", f.admin_key).status == 404);
+
+  auto mine = f.client().get("/api/users", f.user_key).object();
+  CHECK(integer(mine, "TotalResults") == 1);
+  auto all = f.client().get("/api/users", f.admin_key).object();
+  CHECK(integer(all, "TotalResults") == 2);
+  REQUIRE(all.at("Items").get_array().size() == 2);
+  CHECK(str(all.at("Items").get_array()[1].get_object(), "Id") == "Users-2");
+}
+
+TEST_CASE("the server status says the database is not encrypted", "[root]") {
+  server_fixture f;
+  auto r = f.client().get("/api/serverstatus", f.user_key);
+  REQUIRE(r.status == 200);
+  auto o = r.object();
+  CHECK(o.at("IsDatabaseEncrypted") == json::value(false));
+  CHECK(o.at("IsInMaintenanceMode") == json::value(false));
 }
 
 TEST_CASE("the spaces collection honours partialName and the int32 maximum take", "[root]") {

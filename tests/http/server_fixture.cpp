@@ -19,6 +19,7 @@
 #include "actors/messages.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "runtime/clock.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/packages.hpp"
 #include "storage/store.hpp"
@@ -30,6 +31,11 @@
 namespace octomig::http_test {
 
 using release_atom = caf::atom_constant<caf::atom("release")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+
+// The "Test" step: a step the test releases, which also stops when asked to (cancel).
+using waiting_actor =
+    actors::step_actor::extend<caf::reacts_to<release_atom>, caf::reacts_to<poll_atom>>;
 
 constexpr auto command_wait = std::chrono::seconds(10);
 constexpr auto poll_budget = std::chrono::seconds(10);
@@ -51,9 +57,9 @@ temp_data_dir::~temp_data_dir() {
 struct step_gate {
   std::mutex mu;
   std::condition_variable changed;
-  std::map<std::string, caf::actor> waiting;  // task id -> its running step
+  std::map<std::string, waiting_actor> waiting;  // task id -> its running step
 
-  void add(const std::string& task_id, caf::actor step) {
+  void add(const std::string& task_id, waiting_actor step) {
     {
       std::lock_guard<std::mutex> lock(mu);
       waiting[task_id] = std::move(step);
@@ -64,34 +70,55 @@ struct step_gate {
 
 namespace {
 
-void log_to_task(caf::event_based_actor* self, const actors::step_context& ctx, std::string text) {
-  self->send(ctx.supervisor, actors::log_atom::value, ctx.task_id, std::string("Info"),
-             std::move(text));
+template <class Self>
+void log_to_task(Self* self, const actors::step_context& ctx, std::string text) {
+  self->send(ctx.sink, actors::log_atom::value, ctx.task_id, std::string("Info"), std::move(text));
+}
+
+actors::step_outcome succeeded(std::string summary) {
+  actors::step_outcome o;
+  o.summary = std::move(summary);
+  return o;
 }
 
 // Logs one line and succeeds at once.
-caf::behavior instant_step(caf::event_based_actor* self) {
+actors::step_actor::behavior_type instant_step(actors::step_actor::pointer self) {
   return {[=](actors::run_atom, const actors::step_context& ctx) {
-    auto rp = self->make_response_promise();
     log_to_task(self, ctx, "Instant step ran for " + ctx.task_id);
-    rp.deliver(actors::step_outcome{true, "instant", ""});
     self->quit();
-    return rp;
+    return succeeded("instant");
   }};
 }
 
-// Logs one line, then answers only when released; cancellation stops it before that.
-caf::behavior waiting_step(caf::event_based_actor* self, std::shared_ptr<step_gate> gate) {
-  return {[=](actors::run_atom, const actors::step_context& ctx) {
-    auto rp = self->make_response_promise();
-    log_to_task(self, ctx, "Test step is waiting for " + ctx.task_id);
-    self->become(caf::keep_behavior, [=](release_atom) mutable {
-      rp.deliver(actors::step_outcome{true, "released", ""});
-      self->quit();
-    });
-    gate->add(ctx.task_id, caf::actor_cast<caf::actor>(self));
-    return rp;
-  }};
+// Logs one line, then answers when released, or, once its stop signal is set (a cancel), as
+// stopped: it checks the signal every millisecond, as a real step checks it between chunks.
+waiting_actor::behavior_type waiting_step(waiting_actor::pointer self,
+                                          std::shared_ptr<step_gate> gate) {
+  auto rp = std::make_shared<caf::typed_response_promise<actors::step_outcome>>();
+  auto stop = std::make_shared<actors::stop_signal>();
+  return {
+      [=](actors::run_atom, const actors::step_context& ctx) {
+        *rp = self->make_response_promise<actors::step_outcome>();
+        *stop = ctx.stop;
+        log_to_task(self, ctx, "Test step is waiting for " + ctx.task_id);
+        gate->add(ctx.task_id, caf::actor_cast<waiting_actor>(self));
+        self->send(self, poll_atom::value);
+        return *rp;
+      },
+      [=](release_atom) {
+        rp->deliver(succeeded("released"));
+        self->quit();
+      },
+      [=](poll_atom) {
+        if (!stop->requested())
+          return self->delayed_send(self, std::chrono::milliseconds(1), poll_atom::value);
+        actors::step_outcome o;
+        o.ok = false;
+        o.error_message = "stopped on request";
+        rp->deliver(o);
+        self->quit();
+      },
+  };
 }
 
 std::string read_first_line(const std::filesystem::path& p) {
@@ -115,13 +142,13 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   if (!opened) FAIL("cannot open the store: " << opened.err().message);
   store_ = std::move(opened.value());
 
-  auto boot = storage::bootstrap(*store_, d, *master, actors::now_us());
+  auto boot = storage::bootstrap(*store_, d, *master, runtime::now_us());
   if (!boot) FAIL("bootstrap failed: " << boot.err().message);
   REQUIRE(boot->created_admin_key);
   installation_id = boot->installation_id;
   admin_key = read_first_line(d.admin_key_file());
   REQUIRE(admin_key.rfind("API-", 0) == 0);
-  auto user = storage::create_api_key(*store_, *master, "tests-user", "user", actors::now_us());
+  auto user = storage::create_api_key(*store_, *master, "tests-user", "user", runtime::now_us());
   if (!user) FAIL("cannot create the user key: " << user.err().message);
   user_key = *user;
 
@@ -129,16 +156,23 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   ec.store = store_.get();
   ec.master_key = *master;
   ec.work_root = d.work();
+  ec.feed_root = d.feed();
   ec.server_node = "octomig-test";
   ec.threads = 2;
   ec.command_timeout = std::chrono::milliseconds(10000);
+  ec.publish_faults = opts.publish_faults;
   auto gate = gate_;
   ec.pipelines["Instant"] = actors::pipeline{
-      {{"Run at once", [](caf::actor_system& sys) { return sys.spawn(instant_step); }}}, true};
-  ec.pipelines["Test"] =
-      actors::pipeline{{{"Wait for the test",
-                         [gate](caf::actor_system& sys) { return sys.spawn(waiting_step, gate); }}},
-                       true};
+      {{"Run at once",
+        [](caf::actor_system& sys) -> actors::step_actor { return sys.spawn(instant_step); }}},
+      true,
+      {}};
+  ec.pipelines["Test"] = actors::pipeline{{{"Wait for the test",
+                                            [gate](caf::actor_system& sys) -> actors::step_actor {
+                                              return sys.spawn(waiting_step, gate);
+                                            }}},
+                                          true,
+                                          {}};
   auto started = actors::engine::start(std::move(ec));
   if (!started) FAIL("the engine did not start: " << started.err().message);
   engine_ = std::move(started.value());
@@ -151,6 +185,7 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   ac.version = OCTOMIG_VERSION;
   ac.server_node = "octomig-test";
   ac.data_dir = d.root;
+  ac.max_concurrent_uploads = opts.max_concurrent_uploads;
   api_ = std::make_unique<http::api>(std::move(ac));
 
   http::server_options so;
@@ -217,7 +252,7 @@ void server_fixture::wait_until_step_runs(const std::string& task_id) {
 }
 
 void server_fixture::release_step(const std::string& task_id) {
-  caf::actor step;
+  waiting_actor step;
   {
     std::lock_guard<std::mutex> lock(gate_->mu);
     auto it = gate_->waiting.find(task_id);

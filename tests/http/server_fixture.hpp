@@ -14,6 +14,7 @@
 #include <string>
 
 #include "events/task_state.hpp"
+#include "storage/packages.hpp"
 #include "tests/http/http_client.hpp"
 
 namespace octomig::storage {
@@ -43,6 +44,8 @@ struct step_gate;
 // What a test may change about the server it gets.
 struct fixture_options {
   std::uint64_t max_upload_bytes = 5ull << 30;  // octomigd's default
+  std::size_t max_concurrent_uploads = 8;       // octomigd's default
+  storage::publish_faults publish_faults;       // e.g. a pause that makes publishes slow
 };
 
 class server_fixture {
