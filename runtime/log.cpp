@@ -49,7 +49,9 @@ struct fanout final : spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& m) override {
     std::lock_guard<std::mutex> lock(observers_mu);
     if (observers.empty()) return;
+    // Without the level word that write() put in front.
     std::string text(m.payload.data(), m.payload.size());
+    if (text.size() >= 6) text.erase(0, 6);
     for (const auto* f : observers) (*f)(from_spd(m.level), text);
   }
   void flush_() override {}
@@ -62,7 +64,8 @@ struct process_logger {
   process_logger() {
     spdlog::sinks_init_list sinks{std::make_shared<spdlog::sinks::stderr_sink_mt>(), observed};
     logger = std::make_shared<spdlog::logger>("octomig", sinks);
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5!l %v");
+    // The level is part of the message (see write): spdlog's own names ("warning") are longer.
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %v");
     logger->set_level(spdlog::level::info);
     // Every line is flushed: a crash must not lose the line that explains it, and there are only
     // a few lines a request or a task.
@@ -124,7 +127,10 @@ bool enabled(level l) {
 }
 
 void write(level l, std::string_view message) {
-  logger().log(to_spd(l), "{}", message);
+  static constexpr const char* names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+  auto& lg = logger();
+  if (!lg.should_log(to_spd(l))) return;
+  lg.log(to_spd(l), "{} {}", names[static_cast<int>(l)], message);
 }
 
 }  // namespace octomig::log

@@ -56,6 +56,10 @@ struct gate {
     std::lock_guard<std::mutex> lock(mu);
     return started.size();
   }
+  std::size_t stopped_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return stopped;
+  }
   actors::step_context context(std::size_t n) {
     std::lock_guard<std::mutex> lock(mu);
     REQUIRE(contexts.size() >= n);

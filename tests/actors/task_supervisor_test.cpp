@@ -1,4 +1,6 @@
 // The task supervisor with the journal and the maintenance guard, on a real store.
+#include <set>
+
 #include "engine_fixture.hpp"
 #include "storage/projector.hpp"
 
@@ -231,4 +233,244 @@ TEST_CASE("the read model stays consistent with the log through a run of tasks",
   REQUIRE(report.ok());
   INFO((report->differences.empty() ? std::string() : report->differences.front()));
   CHECK(report->differences.empty());
+}
+
+TEST_CASE("a cancel tells the running step to stop, and the task is Canceled once it answers",
+          "[supervisor][stop]") {
+  engine_fixture f;
+  auto a = f.queue("Gated");
+  f.steps->wait_started(1);
+  CHECK_FALSE(f.steps->context(1).stop.requested());
+  REQUIRE(f.cancel(a.id).ok());
+  f.steps->wait_stopped(1);
+  CHECK(f.steps->context(1).stop.requested());
+  auto done = f.wait_for(a.id, task_status::canceled);
+  CHECK(done.error_message == "The task was canceled.");
+}
+
+TEST_CASE("a step that ignores its stop signal is stopped hard after the grace period",
+          "[supervisor][stop]") {
+  engine_fixture f(false);
+  f.stop_grace = std::chrono::milliseconds(200);
+  f.start();
+  auto a = f.queue("Stubborn");
+  f.steps->wait_started(1);
+  auto began = std::chrono::steady_clock::now();
+  REQUIRE(f.cancel(a.id).ok());
+  f.wait_for(a.id, task_status::canceled);
+  // Not before the grace period: the step was given its chance to stop.
+  CHECK(std::chrono::steady_clock::now() - began >= std::chrono::milliseconds(200));
+  CHECK(f.steps->stopped_count() == 0);
+  f.wait_maintenance(false);
+  // The queue goes on.
+  auto b = f.queue("Instant");
+  f.wait_for(b.id, task_status::success);
+}
+
+TEST_CASE("a stalled journal does not keep a cancel from stopping the step", "[supervisor][stop]") {
+  engine_fixture f;
+  auto a = f.queue("Gated");
+  f.steps->wait_started(1);
+  // A line the step logs while the journal holds every write back: its append is in flight.
+  f.stall->set(true);
+  caf::anon_send(f.steps->context(1).sink, actors::log_atom::value, a.id, std::string("Info"),
+                 std::string("a line written while the journal is stalled"));
+  f.stall->wait_holding();
+  auto answer = f.cancel_async(a.id);
+  // The step is told to stop while the journal still holds the line back.
+  f.steps->wait_stopped(1);
+  {
+    std::lock_guard<std::mutex> lock(f.stall->mu);
+    CHECK(f.stall->waiting > 0);
+  }
+  f.stall->set(false);
+  REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto r = answer.get();
+  INFO((r ? std::string() : r.err().message));
+  REQUIRE(r.ok());
+  f.wait_for(a.id, task_status::canceled);
+  auto types = f.event_types(a.id);
+  // The line is in the log, then the cancel, then its end.
+  auto line = std::find(types.begin(), types.end(), "message_logged");
+  auto cancel = std::find(types.begin(), types.end(), "task_cancel_requested");
+  CHECK(line < cancel);
+  CHECK(types.back() == "task_canceled");
+}
+
+TEST_CASE("a stalled journal does not keep a time limit from stopping the step",
+          "[supervisor][stop]") {
+  engine_fixture f;
+  auto a = f.queue("Gated", 300);
+  f.steps->wait_started(1);
+  f.stall->set(true);
+  caf::anon_send(f.steps->context(1).sink, actors::log_atom::value, a.id, std::string("Info"),
+                 std::string("a line written while the journal is stalled"));
+  f.stall->wait_holding();
+  f.steps->wait_stopped(1);
+  f.stall->set(false);
+  auto t = f.wait_for(a.id, task_status::timed_out);
+  CHECK(t.error_message.find("time limit of 300 ms") != std::string::npos);
+  f.wait_maintenance(false);
+}
+
+TEST_CASE("a step's log lines are appended in batches, not one synced append a line",
+          "[supervisor]") {
+  engine_fixture f;
+  auto a = f.queue("Gated");
+  f.steps->wait_started(1);
+  auto sink = f.steps->context(1).sink;
+  // The first line's append is held back; the other 99 wait in the task's outbox meanwhile.
+  f.stall->set(true);
+  for (int i = 0; i < 100; ++i)
+    caf::anon_send(sink, actors::log_atom::value, a.id, std::string("Info"),
+                   "line " + std::to_string(i));
+  f.stall->wait_holding();
+  f.stall->set(false);
+  test::release(f.steps->wait_started(1));
+  f.wait_for(a.id, task_status::success);
+  auto evs = testing::must(f.store->read_stream(a.id));
+  std::set<events::timestamp_us> appends;  // one timestamp per append
+  std::vector<std::string> lines;
+  for (const auto& e : evs)
+    if (const auto* m = std::get_if<events::message_logged>(&e.body);
+        m && m->text.rfind("line ", 0) == 0) {
+      appends.insert(e.timestamp);
+      lines.push_back(m->text);
+    }
+  REQUIRE(lines.size() == 100);
+  for (int i = 0; i < 100; ++i)
+    CHECK(lines[static_cast<std::size_t>(i)] == "line " + std::to_string(i));
+  INFO(appends.size() << " appends for 100 lines");
+  CHECK(appends.size() <= 3);
+}
+
+TEST_CASE("a log line the journal does not take in time fails the task with the reason",
+          "[supervisor]") {
+  engine_fixture f(false);
+  f.journal_timeout = std::chrono::milliseconds(300);
+  f.start();
+  auto a = f.queue("Gated");
+  f.steps->wait_started(1);
+  f.stall->set(true);
+  caf::anon_send(f.steps->context(1).sink, actors::log_atom::value, a.id, std::string("Info"),
+                 std::string("this line times out"));
+  // The task ends early: its step is told to stop once the append has timed out.
+  f.steps->wait_stopped(1);
+  f.stall->set(false);
+  auto t = f.wait_for(a.id, task_status::failed);
+  CHECK(t.error_message.find("The task log could not be written") != std::string::npos);
+  CHECK(t.error_message.find("did not answer within 300 ms") != std::string::npos);
+  f.wait_maintenance(false);
+  std::lock_guard<std::mutex> lock(*f.fatal_mu);
+  CHECK(f.fatal_reasons->empty());
+}
+
+TEST_CASE("a final event that cannot be recorded stops the server instead of going on",
+          "[supervisor]") {
+  engine_fixture f(false);
+  f.journal_timeout = std::chrono::milliseconds(200);
+  f.start();
+  auto a = f.queue("Gated");
+  auto worker = f.steps->wait_started(1);
+  f.stall->set(true);
+  test::release(worker);
+  // The step's end, then maintenance mode, then the final event time out: the last is fatal.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool told = false;
+  while (!told && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(*f.fatal_mu);
+      told = !f.fatal_reasons->empty();
+    }
+    if (!told) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  f.stall->set(false);
+  REQUIRE(told);
+  {
+    std::lock_guard<std::mutex> lock(*f.fatal_mu);
+    CHECK(f.fatal_reasons->size() == 1);
+    CHECK(f.fatal_reasons->front().find("the end of task " + a.id + " could not be recorded") !=
+          std::string::npos);
+  }
+  // Nothing new starts once the server is stopping.
+  std::promise<result<events::task_state>> p;
+  auto queued = p.get_future();
+  f.engine->commands().queue_task(
+      actors::queue_request{"Instant", "x", "Spaces-1", "{}", 0},
+      [&p](result<events::task_state> r) { p.set_value(std::move(r)); });
+  REQUIRE(queued.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto refused = queued.get();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.err().code == errc::unavailable);
+}
+
+TEST_CASE("a step's facts reach the next step and the callback goes in the final event's append",
+          "[supervisor][facts]") {
+  engine_fixture f;
+  auto a = f.queue("Facts");
+  auto push = f.steps->wait_started(1);
+  // The Push step got the Build step's package_built, typed.
+  auto ctx = f.steps->context(1);
+  const auto* built = actors::find_fact<events::package_built>(ctx.facts);
+  REQUIRE(built != nullptr);
+  CHECK(built->file_name == "Sample.1.0.0.zip");
+  CHECK(built->size_bytes == 1234);
+  CHECK(built->encrypted);
+  test::release(push);
+  f.wait_for(a.id, task_status::success);
+  auto evs = testing::must(f.store->read_stream(a.id));
+  std::vector<std::string> types;
+  for (const auto& e : evs) types.push_back(events::type_name(e.body));
+  // The fact is recorded with the end of the step that made it.
+  auto fact = std::find(types.begin(), types.end(), "package_built");
+  REQUIRE(fact != types.end());
+  CHECK(*(fact + 1) == "step_finished");
+  CHECK(evs[static_cast<std::size_t>(fact - types.begin())].timestamp ==
+        evs[static_cast<std::size_t>(fact - types.begin()) + 1].timestamp);
+  // The success callback follows the final event, in the same append.
+  REQUIRE(evs.size() >= 2);
+  const auto& last = evs[evs.size() - 1];
+  const auto& final_event = evs[evs.size() - 2];
+  CHECK(events::type_name(final_event.body) == std::string("task_succeeded"));
+  const auto* cb = std::get_if<events::callback_scheduled>(&last.body);
+  REQUIRE(cb != nullptr);
+  CHECK(cb->kind == "success");
+  CHECK(cb->uri == "http://127.0.0.1:9/hook?package=Sample.1.0.0.zip");
+  CHECK(last.timestamp == final_event.timestamp);
+  CHECK(last.position == final_event.position + 1);
+}
+
+TEST_CASE("a canceled task and a task closed by recovery schedule their failure callback",
+          "[supervisor][facts][recovery]") {
+  engine_fixture f;
+  auto a = f.queue("Facts");
+  f.steps->wait_started(1);
+  REQUIRE(f.cancel(a.id).ok());
+  f.wait_for(a.id, task_status::canceled);
+  auto canceled = f.event_types(a.id);
+  CHECK(canceled.back() == "callback_scheduled");
+  CHECK(canceled[canceled.size() - 2] == "task_canceled");
+
+  auto b = f.queue("Facts");
+  f.steps->wait_started(2);
+  f.stop();
+  f.start();
+  auto t = f.task(b.id);
+  CHECK(t.state == task_status::failed);
+  auto evs = testing::must(f.store->read_stream(b.id));
+  REQUIRE(evs.size() >= 2);
+  CHECK(events::type_name(evs[evs.size() - 2].body) == std::string("task_interrupted"));
+  const auto* cb = std::get_if<events::callback_scheduled>(&evs.back().body);
+  REQUIRE(cb != nullptr);
+  CHECK(cb->kind == "failure");
+  // Recovery read the task's facts from its stream.
+  CHECK(cb->uri == "http://127.0.0.1:9/hook?package=Sample.1.0.0.zip");
+}
+
+TEST_CASE("recovery empties the work folder before the queue runs", "[supervisor][recovery]") {
+  engine_fixture f;
+  f.stop();
+  std::filesystem::create_directories(f.data.work() / "ServerTasks-999" / "left");
+  f.start();
+  CHECK(std::filesystem::is_empty(f.data.work()));
 }
