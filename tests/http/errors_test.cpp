@@ -1,6 +1,12 @@
 // Error statuses and bodies (http/api.cpp, http/json_util.cpp), the method override and the
 // lenient request body, over real HTTP.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "runtime/log.hpp"
 
 #include "tests/http/server_fixture.hpp"
 
@@ -172,6 +178,52 @@ TEST_CASE(
   auto null_value = f.client().put("/api/maintenanceconfiguration", f.admin_key,
                                    R"({"IsInMaintenanceMode": null})");
   CHECK(null_value.status == 400);
+}
+
+TEST_CASE("every answer carries a request id, and an error body repeats it", "[errors]") {
+  server_fixture f;
+  auto ok = f.client().get("/api");
+  auto missing = f.client().get("/api/tasks/ServerTasks-999", f.user_key);
+  auto refused = f.client().get("/api/tasks");  // no key
+  std::set<std::string> ids;
+  for (const auto* r : {&ok, &missing, &refused}) {
+    auto id = r->header("x-request-id");
+    INFO("status " << r->status);
+    CHECK_FALSE(id.empty());
+    ids.insert(id);
+  }
+  CHECK(ids.size() == 3);
+  for (const auto* r : {&missing, &refused}) {
+    auto details = r->object().at("Details").as_object();
+    CHECK(str(details, "RequestId") == r->header("x-request-id"));
+  }
+}
+
+TEST_CASE("a 5xx answer is logged with its request id and its cause, and no key", "[errors]") {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  log::observer watch([&](log::level, const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  });
+  server_fixture f;
+  // Maintenance mode on, then a write from a user key: 503, declined with its reason.
+  REQUIRE(f.client()
+              .put("/api/maintenanceconfiguration", f.admin_key, R"({"IsInMaintenanceMode": true})")
+              .status == 200);
+  auto r = f.client().post("/api/Spaces-1/environments?apikey=" + f.user_key, "",
+                           std::string(R"({"Name":"Blocked"})"));
+  REQUIRE(r.status == 503);
+  auto id = r.header("x-request-id");
+  std::lock_guard<std::mutex> lock(mu);
+  auto line = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) {
+    return l.find("request " + id + " ") != std::string::npos;
+  });
+  REQUIRE(line != lines.end());
+  CHECK(line->find("POST /api/Spaces-1/environments answered 503") != std::string::npos);
+  CHECK(line->find("maintenance mode") != std::string::npos);
+  for (const auto& l : lines) CHECK(l.find(f.user_key) == std::string::npos);
+  for (const auto& l : lines) CHECK(l.find(f.admin_key) == std::string::npos);
 }
 
 }  // namespace octomig::http_test

@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "storage/packages.hpp"
 #include "tests/http/server_fixture.hpp"
@@ -514,6 +518,93 @@ TEST_CASE("the root document and the space root link the feed", "[feed]") {
   auto space = f.client().get("/api/Spaces-1", f.user_key).object().at("Links").get_object();
   CHECK(str(space, "PackageUpload").find("overwriteMode") != std::string::npos);
   CHECK(str(space, "Packages").rfind("/api/Spaces-1/packages{/id}", 0) == 0);
+}
+
+// Holds every publish at its pause until the test lets them go (bounded, so that a failing test
+// cannot hang the run).
+struct publish_latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t paused = 0;
+  bool open = false;
+
+  storage::publish_faults faults() {
+    storage::publish_faults f;
+    f.pause = [this] {
+      std::unique_lock<std::mutex> lock(mu);
+      ++paused;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(20), [this] { return open; });
+    };
+    return f;
+  }
+  void wait_paused(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    INFO("waiting for " << n << " publish(es) to reach the pause");
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return paused >= n; }));
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
+
+TEST_CASE("a slow publish does not slow other requests on the same I/O thread", "[feed]") {
+  publish_latch latch;
+  fixture_options opts;
+  opts.publish_faults = latch.faults();
+  server_fixture f(opts);  // one I/O thread
+  std::optional<http_reply> pushed;
+  std::thread uploader([&] {
+    http_client own(f.port());
+    pushed = own.post("/api/packages/raw", f.admin_key,
+                      multipart("XyZ-boundary", {{file_part("Slow.1.0.0.zip"), bytes(4096, 'a')}}),
+                      {"Content-Type: multipart/form-data; boundary=XyZ-boundary"});
+  });
+  latch.wait_paused(1);
+  // The publish is stuck (as a slow disk would hold it); the server still answers at once.
+  auto began = std::chrono::steady_clock::now();
+  auto root = f.client().get("/api");
+  auto list = f.client().get("/api/packages", f.user_key);
+  auto took = std::chrono::steady_clock::now() - began;
+  CHECK(root.status == 200);
+  CHECK(list.status == 200);
+  CHECK(took < std::chrono::seconds(2));
+  latch.release();
+  uploader.join();
+  REQUIRE(pushed);
+  CHECK(pushed->status == 201);
+  CHECK(str(pushed->object(), "Version") == "1.0.0");
+}
+
+TEST_CASE("uploads beyond the concurrent limit get 503 with Retry-After", "[feed]") {
+  publish_latch latch;
+  fixture_options opts;
+  opts.publish_faults = latch.faults();
+  opts.max_concurrent_uploads = 1;
+  server_fixture f(opts);
+  std::optional<http_reply> first;
+  std::thread uploader([&] {
+    http_client own(f.port());
+    first = own.post("/api/packages/raw", f.admin_key,
+                     multipart("XyZ-boundary", {{file_part("Held.1.0.0.zip"), bytes(100, 'b')}}),
+                     {"Content-Type: multipart/form-data; boundary=XyZ-boundary"});
+  });
+  latch.wait_paused(1);  // the first upload holds the only slot until it is answered
+  auto refused = push_file(f, "Other.1.0.0.zip", bytes(100, 'c'));
+  CHECK(refused.status == 503);
+  CHECK(refused.header("retry-after") == "5");
+  CHECK(error_message(refused).find("Too many package uploads") != std::string::npos);
+  latch.release();
+  uploader.join();
+  REQUIRE(first);
+  CHECK(first->status == 201);
+  // The slot is free again.
+  CHECK(push_file(f, "Other.1.0.0.zip", bytes(100, 'c')).status == 201);
+  CHECK(files_in(incoming(f)) == 0);
 }
 
 }  // namespace octomig::http_test
