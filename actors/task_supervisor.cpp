@@ -312,6 +312,17 @@ void complete(sup self, task_command final_cmd) {
           [=](caf::error& e) { on_failure(to_string(e)); });
 }
 
+// The running task's step worker has answered or ended: true when it is still the task's current
+// worker (now no longer monitored), false for a stale reply that must be ignored.
+bool step_ended(sup self, std::uint64_t gen, const step_actor& worker) {
+  if (!current(self, gen)) return false;
+  auto& cur = *self->state.running;
+  if (cur.worker != worker) return false;
+  self->demonitor(worker.address());
+  cur.worker = nullptr;
+  return true;
+}
+
 void run_step(sup self, std::size_t index) {
   auto& r = *self->state.running;
   if (index >= r.steps.steps.size()) return complete(self, events::cmd::succeed{});
@@ -335,11 +346,8 @@ void run_step(sup self, std::size_t index) {
     self->request(worker, caf::infinite, run_atom::value, run.context)
         .then(
             [=](step_outcome& o) {
-              if (!current(self, gen)) return;
+              if (!step_ended(self, gen, worker)) return;
               auto& cur = *self->state.running;
-              if (cur.worker != worker) return;
-              self->demonitor(worker.address());
-              cur.worker = nullptr;
               if (cur.ending) return complete_ending(self);
               if (!o.ok) return complete(self, events::cmd::fail{o.error_message});
               // The step's facts and its end, in one append.
@@ -362,12 +370,8 @@ void run_step(sup self, std::size_t index) {
             // The worker ended without answering (a normal exit too: CAF may deliver its down
             // message before this error, so the down handler leaves that case to us).
             [=](caf::error& e) {
-              if (!current(self, gen)) return;
-              auto& cur = *self->state.running;
-              if (cur.worker != worker) return;
-              self->demonitor(worker.address());
-              cur.worker = nullptr;
-              if (cur.ending) return complete_ending(self);
+              if (!step_ended(self, gen, worker)) return;
+              if (self->state.running->ending) return complete_ending(self);
               complete(self, events::cmd::fail{"The step " + name + " stopped unexpectedly (" +
                                                to_string(e) + ")."});
             });

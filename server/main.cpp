@@ -115,16 +115,23 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
   }
-  if (!threads.empty()) {
+  // A whole number from low to high, or a usage error naming the flag.
+  auto count = [&](const std::string& text, const char* flag, long low, long high,
+                   std::size_t& out) {
+    if (text.empty()) return true;
     char* end = nullptr;
-    long n = std::strtol(threads.c_str(), &end, 10);
-    if (*end || n < 1 || n > 256) {
-      std::cerr << "octomigd: --threads takes a number from 1 to 256\n";
+    long n = std::strtol(text.c_str(), &end, 10);
+    if (*end || n < low || n > high) {
+      std::cerr << "octomigd: " << flag << " takes a number from " << low << " to " << high << "\n";
       exit_code = 2;
-      return std::nullopt;
+      return false;
     }
-    s.threads = static_cast<std::size_t>(n);
-  }
+    out = static_cast<std::size_t>(n);
+    return true;
+  };
+  if (!count(threads, "--threads", 1, 256, s.threads)) return std::nullopt;
+  if (!count(max_uploads, "--max-concurrent-uploads", 1, 1024, s.max_concurrent_uploads))
+    return std::nullopt;
   if (!max_upload.empty()) {
     char* end = nullptr;
     errno = 0;
@@ -135,16 +142,6 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
     s.max_upload_bytes = n;
-  }
-  if (!max_uploads.empty()) {
-    char* end = nullptr;
-    long n = std::strtol(max_uploads.c_str(), &end, 10);
-    if (*end || n < 1 || n > 1024) {
-      std::cerr << "octomigd: --max-concurrent-uploads takes a number from 1 to 1024\n";
-      exit_code = 2;
-      return std::nullopt;
-    }
-    s.max_concurrent_uploads = static_cast<std::size_t>(n);
   }
   if (!log::parse_level(s.log_level)) {
     std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
