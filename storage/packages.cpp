@@ -437,7 +437,10 @@ struct package_writer::pipeline {
   std::uint64_t written = 0, writeback_from = 0;  // the file worker's
   std::thread workers[job_count];
 
-  pipeline(int f, bool is_direct) : fd(f), direct(is_direct) {}
+  std::function<void()> before_file_write;  // tests only
+
+  pipeline(int f, bool is_direct, std::function<void()> hook)
+      : fd(f), direct(is_direct), before_file_write(std::move(hook)) {}
 
   // Allocates the first buffer and starts the workers.
   status start() {
@@ -493,7 +496,10 @@ struct package_writer::pipeline {
       if (!skip) {
         if (which == sha1_job) EVP_DigestUpdate(sha1, c->data.get(), c->size);
         if (which == sha256_job) EVP_DigestUpdate(sha256, c->data.get(), c->size);
-        if (which == file_job) e = to_file(c->data.get(), c->size);
+        if (which == file_job) {
+          if (before_file_write) before_file_write();
+          e = to_file(c->data.get(), c->size);
+        }
       }
       lock.lock();
       if (e && !failed) failed = std::move(e);
@@ -600,7 +606,8 @@ struct package_writer::pipeline {
   }
 };
 
-result<std::unique_ptr<package_writer>> package_writer::create(const fs::path& feed_root) {
+result<std::unique_ptr<package_writer>> package_writer::create(
+    const fs::path& feed_root, std::function<void()> before_file_write) {
   std::unique_ptr<package_writer> w(new package_writer());
   auto dir = incoming_dir(feed_root);
   std::error_code ec;
@@ -616,7 +623,7 @@ result<std::unique_ptr<package_writer>> package_writer::create(const fs::path& f
   }
   if (w->fd_ < 0) return make_error(errc::io_error, "cannot create " + path.string());
   w->path_ = path;
-  w->p_ = std::make_unique<pipeline>(w->fd_, direct);
+  w->p_ = std::make_unique<pipeline>(w->fd_, direct, std::move(before_file_write));
   if (auto s = w->p_->start(); !s) return s.err();
   return w;
 }

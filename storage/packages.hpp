@@ -81,7 +81,10 @@ std::filesystem::path incoming_dir(const std::filesystem::path& feed_root);
 // Destroying it before publish_package() took it over removes the temporary file.
 class package_writer {
  public:
-  static result<std::unique_ptr<package_writer>> create(const std::filesystem::path& feed_root);
+  // before_file_write, for tests: called by the writing thread before each buffer goes to the file
+  // (a test blocks in it to play a slow disk).
+  static result<std::unique_ptr<package_writer>> create(
+      const std::filesystem::path& feed_root, std::function<void()> before_file_write = {});
   ~package_writer();
   package_writer(const package_writer&) = delete;
   package_writer& operator=(const package_writer&) = delete;

@@ -2,9 +2,14 @@
 // directory, one fresh temporary directory per test.
 #include "storage/packages.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include "tests/support/store_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -320,6 +325,49 @@ TEST_CASE("a publish cut short before its rename is undone at start-up", "[packa
   CHECK(read_file(feed / "Spaces-1" / "Foo.1.0.0.zip") == "old bytes");
   CHECK(get_package(*st, "Spaces-1", "Foo", "1.0.0")->size_bytes == 9);
   CHECK(files_in(incoming_dir(feed)) == 0);
+}
+
+TEST_CASE("a writer whose disk falls behind says so instead of blocking, and wakes its caller",
+          "[packages]") {
+  testing::temp_dir dir("octomig-packages");
+  auto feed = dir / "feed";
+  // The "disk" takes no buffer until the test opens it.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  auto w = package_writer::create(feed, [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(20), [&] { return open; });
+  });
+  REQUIRE(w.ok());
+  auto& writer = *w.value();
+  const std::string chunk(package_writer::write_chunk, 'z');
+  std::atomic<int> woken{0};
+  auto wake = [&] { ++woken; };
+  // Every write that ready() allowed returns at once; within the writer's few buffers, ready()
+  // says no.
+  int written = 0;
+  while (writer.ready(wake)) {
+    REQUIRE(written < 16);
+    REQUIRE(writer.write(chunk.data(), chunk.size()).ok());
+    ++written;
+  }
+  CHECK(written >= 2);
+  CHECK(woken == 0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (woken == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(woken == 1);
+  CHECK(writer.ready(wake));
+  REQUIRE(writer.write(chunk.data(), chunk.size()).ok());
+  REQUIRE(writer.finish().ok());
+  CHECK(writer.size() == static_cast<std::uint64_t>(written + 1) * chunk.size());
+  CHECK(fs::file_size(writer.path()) == writer.size());
 }
 
 }  // namespace octomig::storage
