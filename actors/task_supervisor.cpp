@@ -465,6 +465,15 @@ struct recovery {
   std::optional<error> failed;
 };
 
+// Damaged rows do not keep the server down: each is logged (the API answers 500 for it) until
+// `octomig-admin projections rebuild` repairs it.
+void report_damage(const std::vector<error>& damaged) {
+  for (const auto& e : damaged)
+    log::error("recovery: " + e.message +
+               "; it is left as it is until 'octomig-admin projections rebuild' (server stopped) "
+               "repairs it");
+}
+
 void recovery_failed(sup self, const std::shared_ptr<recovery>& rec, error err) {
   if (rec->failed) return;
   rec->failed = err;
@@ -498,18 +507,24 @@ void recover_rest(sup self, std::shared_ptr<recovery> rec) {
       log::info("recovery: removed " + std::to_string(removed) + " leftover work folder(s)");
     storage::task_filter queued;
     queued.states = {events::task_status::queued};
-    auto q = st.cfg.store->tasks(queued);
-    if (!q) return recovery_failed(self, rec, q.err());
-    // tasks() is newest first; the queue runs oldest first.
-    for (auto it = q->rbegin(); it != q->rend(); ++it) st.queue.push_back(it->id);
-    if (!q->empty())
-      log::info("recovery: " + std::to_string(q->size()) + " queued task(s) will run");
+    // Damaged rows were reported by the first scan.
+    auto scan = st.cfg.store->scan_tasks(queued);
+    if (!scan) return recovery_failed(self, rec, scan.err());
+    const auto& q = scan->tasks;
+    // Newest first; the queue runs oldest first.
+    for (auto it = q.rbegin(); it != q.rend(); ++it) st.queue.push_back(it->id);
+    if (!q.empty()) log::info("recovery: " + std::to_string(q.size()) + " queued task(s) will run");
     st.recovered = true;
     rec->rp.deliver(status(ok_t{}));
     try_start(self);
   };
   auto m = s.cfg.store->maintenance();
-  if (!m) return recovery_failed(self, rec, m.err());
+  if (!m) {
+    // Which task held it cannot be told; the API fails closed on it (writes from non-admin keys
+    // are refused) until it is repaired.
+    log::error("recovery: " + m.err().message);
+    return requeue();
+  }
   if (m->task_id.empty()) return requeue();
   // A task that held maintenance mode gives it back; the manual setting stays as it was.
   auto holder = m->task_id;
@@ -537,11 +552,13 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
   s.next_number = *highest;
   storage::task_filter running_filter;
   running_filter.states = {events::task_status::executing, events::task_status::cancelling};
-  auto found = s.cfg.store->tasks(running_filter);
-  if (!found) return recovery_failed(self, rec, found.err());
-  if (found->empty()) return recover_rest(self, rec);
-  rec->pending = found->size();
-  for (const auto& t : *found) {
+  auto scan = s.cfg.store->scan_tasks(running_filter);
+  if (!scan) return recovery_failed(self, rec, scan.err());
+  report_damage(scan->damaged);
+  const auto& found = scan->tasks;
+  if (found.empty()) return recover_rest(self, rec);
+  rec->pending = found.size();
+  for (const auto& t : found) {
     log::warn("recovery: task " + t.id + " (" + t.name +
               ") was running when the server stopped; it is closed as Failed");
     // Its facts so far, for what its pipeline appends after the end (a failure callback).

@@ -199,6 +199,7 @@ int run(const settings& s) {
     log::info("package feed: completed " + std::to_string(swept->publishes_completed) +
               " and undid " + std::to_string(swept->publishes_dropped) +
               " package publish(es) an earlier run left unfinished");
+  for (const auto& damage : swept->damaged) log::error("package feed: " + damage);
   if (swept->temporary_removed || swept->orphans_removed)
     log::info("package feed: removed " + std::to_string(swept->temporary_removed) +
               " unfinished upload(s) and " + std::to_string(swept->orphans_removed) +

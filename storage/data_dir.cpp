@@ -138,9 +138,10 @@ result<bootstrap_result> bootstrap(store& st, const data_dir& d, const std::stri
     out.installation_id = new_uuid();
     if (auto s = st.put_meta(keys::meta_installation, out.installation_id); !s) return s.err();
   }
-  auto keys = st.api_keys();
-  if (!keys) return keys.err();
-  if (!keys->empty()) return out;
+  // Any key row at all, even a damaged one: a damaged key is reported when it is presented.
+  auto any = st.has_api_keys();
+  if (!any) return any.err();
+  if (*any) return out;
   auto key = create_api_key(st, master_key, "admin", "admin", now);
   if (!key) return key.err();
   if (auto s = write_private_file(d.admin_key_file(), *key + "\n"); !s) return s.err();

@@ -86,11 +86,7 @@ std::set<link> links_of(const schema& s, const json::object& doc) {
   return out;
 }
 
-// A row key as text for a report: the separators shown as '/'.
-std::string printable_row(std::string k) {
-  std::replace(k.begin(), k.end(), '\0', '/');
-  return k;
-}
+using keys::printable;
 
 using ascii::icontains;
 using ascii::iequals;
@@ -262,8 +258,9 @@ struct documents::impl {
   // A stored document; nullopt when there is none; errc::corruption when its bytes are not a
   // JSON object.
   result<std::optional<json::object>> load(const std::string& space, const std::string& collection,
-                                           const std::string& id) const {
-    auto text = db.get(cf_documents, doc_key(space, collection, id), "the documents");
+                                           const std::string& id,
+                                           const rocksdb::Snapshot* at = nullptr) const {
+    auto text = db.get(cf_documents, doc_key(space, collection, id), "the documents", at);
     if (!text) return text.err();
     if (!*text) return std::optional<json::object>();
     return parse_stored(collection, id, **text);
@@ -282,14 +279,15 @@ struct documents::impl {
   }
 
   // Calls fn(key without the prefix, value) for each row of cf under prefix, in key order; stops
-  // at fn's first error. failure is the message of an I/O error.
+  // at fn's first error. failure is the message of an I/O error. at: a snapshot, or null.
   template <class Fn>
-  status for_each_row(cf_id cf, const std::string& prefix, const std::string& failure,
-                      const Fn& fn) const {
+  status for_each_row(cf_id cf, const std::string& prefix, const std::string& failure, const Fn& fn,
+                      const rocksdb::Snapshot* at = nullptr) const {
     auto end = keys::prefix_end(prefix);
     rocksdb::Slice upper(end);  // must outlive the iterator
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
+    ro.snapshot = at;
     std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.h(cf)));
     for (it->Seek(prefix); it->Valid(); it->Next())
       if (auto s = fn(it->key().ToStringView().substr(prefix.size()), it->value()); !s) return s;
@@ -301,32 +299,35 @@ struct documents::impl {
   // passes `matches`, in no particular order.
   template <class Match>
   result<std::vector<std::string>> ids_by_name(const std::string& space,
-                                               const std::string& collection,
-                                               const Match& matches) const {
+                                               const std::string& collection, const Match& matches,
+                                               const rocksdb::Snapshot* at = nullptr) const {
     std::vector<std::string> out;
-    auto st =
-        for_each_row(cf_names, doc_prefix(space, collection), "cannot read the name index",
-                     [&](std::string_view rest, const rocksdb::Slice& id) -> status {
-                       auto sep = rest.find('\0');  // owner \0 lower-case name
-                       if (sep == std::string_view::npos)
-                         return make_error(errc::corruption,
-                                           "a malformed row in the name index of " + collection);
-                       if (matches(std::string(rest.substr(sep + 1)))) out.push_back(id.ToString());
-                       return ok_status();
-                     });
+    auto st = for_each_row(
+        cf_names, doc_prefix(space, collection), "cannot read the name index",
+        [&](std::string_view rest, const rocksdb::Slice& id) -> status {
+          auto sep = rest.find('\0');  // owner \0 lower-case name
+          if (sep == std::string_view::npos)
+            return make_error(errc::corruption,
+                              "a malformed row in the name index of " + collection);
+          if (matches(std::string(rest.substr(sep + 1)))) out.push_back(id.ToString());
+          return ok_status();
+        },
+        at);
     if (!st) return st.err();
     return out;
   }
 
   // The ids of a collection in id order, read from the keys alone.
-  result<std::vector<std::string>> scan_ids(const std::string& space,
-                                            const std::string& collection) const {
+  result<std::vector<std::string>> scan_ids(const std::string& space, const std::string& collection,
+                                            const rocksdb::Snapshot* at = nullptr) const {
     std::vector<std::string> out;
-    auto st = for_each_row(cf_documents, doc_prefix(space, collection), "cannot scan " + collection,
-                           [&](std::string_view id, const rocksdb::Slice&) {
-                             out.emplace_back(id);
-                             return ok_status();
-                           });
+    auto st = for_each_row(
+        cf_documents, doc_prefix(space, collection), "cannot scan " + collection,
+        [&](std::string_view id, const rocksdb::Slice&) {
+          out.emplace_back(id);
+          return ok_status();
+        },
+        at);
     if (!st) return st.err();
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
@@ -541,10 +542,9 @@ struct documents::impl {
 
   // The documents that point at a document with the given kind of link, as (collection, id),
   // from the reverse index: a prefix scan of the target's rows.
-  result<std::vector<std::pair<std::string, std::string>>> linked_to(const std::string& space,
-                                                                     const std::string& collection,
-                                                                     const std::string& id,
-                                                                     link_kind kind) const {
+  result<std::vector<std::pair<std::string, std::string>>> linked_to(
+      const std::string& space, const std::string& collection, const std::string& id,
+      link_kind kind, const rocksdb::Snapshot* at = nullptr) const {
     std::vector<std::pair<std::string, std::string>> out;
     auto st = for_each_row(
         cf_references, link_prefix(space, collection, id, kind), "cannot read the reference index",
@@ -554,7 +554,8 @@ struct documents::impl {
             return make_error(errc::corruption, "a malformed row in the reference index of " + id);
           out.emplace_back(std::string(rest.substr(0, sep)), std::string(rest.substr(sep + 1)));
           return ok_status();
-        });
+        },
+        at);
     if (!st) return st.err();
     return out;
   }
@@ -807,25 +808,34 @@ result<document_page> documents::page(const std::string& space, const std::strin
     return std::move(**d);
   };
 
+  // One consistent view for the whole page: the index rows and the documents they name as one
+  // write left them, so an index row naming a missing document is damage, not a race.
+  store::impl::snapshot view(impl_->db.db.get());
+  const rocksdb::Snapshot* at = view.get();
+
   // The ids that may match, in id order, found without reading documents where an index allows;
-  // `check` when each still has to be read to apply the name filters.
+  // `check` when each still has to be read to apply the name filters; `indexed` when the ids come
+  // from an index (whose rows must name existing documents).
   std::vector<std::string> ids;
   bool check = false;
+  const char* indexed = nullptr;
   const schema* owner_schema = q.owner_id.empty() ? nullptr : mig::collection_of_id(q.owner_id);
   if (!q.owner_id.empty() && owner_schema && owner_schema->stored && !s->owner_field.empty()) {
     // The owner's rows of the reverse index name every document it owns.
-    auto owned = impl_->linked_to(space, owner_schema->name, q.owner_id, link_kind::owner);
+    auto owned = impl_->linked_to(space, owner_schema->name, q.owner_id, link_kind::owner, at);
     if (!owned) return owned.err();
     for (auto& [c, id] : *owned)
       if (c == s->name) ids.push_back(std::move(id));
     check = by_name;
+    indexed = "reference index";
   } else if (q.owner_id.empty() && by_name && s->uniqueness != mig::name_scope::none) {
     // Every named document is in the name index, in lower case (an unnamed one matches no name).
-    auto named = impl_->ids_by_name(space, s->name, name_matches);
+    auto named = impl_->ids_by_name(space, s->name, name_matches, at);
     if (!named) return named.err();
     ids = std::move(*named);
+    indexed = "name index";
   } else if (q.owner_id.empty() && !by_name) {
-    auto all = impl_->scan_ids(space, s->name);
+    auto all = impl_->scan_ids(space, s->name, at);
     if (!all) return all.err();
     ids = std::move(*all);
   } else {
@@ -849,8 +859,18 @@ result<document_page> documents::page(const std::string& space, const std::strin
   std::sort(ids.begin(), ids.end(),
             [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
 
-  // A candidate as stored; nullopt when it was removed since its id was found.
-  auto read = [&](const std::string& id) { return impl_->load(space, s->name, id); };
+  // A candidate as stored, from the same view as its id.
+  auto read = [&](const std::string& id) -> result<json::object> {
+    auto d = impl_->load(space, s->name, id, at);
+    if (!d) return d.err();
+    if (!*d)
+      return make_error(errc::corruption,
+                        std::string("the ") + (indexed ? indexed : "collection") + " of " +
+                            s->name + " names " + printable(id) +
+                            ", but there is no such document; run 'octomig-admin projections "
+                            "rebuild' with the server stopped");
+    return std::move(**d);
+  };
   document_page out;
   for (const auto& id : ids) {
     if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), id) == q.ids.end()) continue;
@@ -858,7 +878,7 @@ result<document_page> documents::page(const std::string& space, const std::strin
     if (check) {
       auto d = read(id);
       if (!d) return d.err();
-      if (!*d || !name_matches(mig::name_of(*s, **d))) continue;
+      if (!name_matches(mig::name_of(*s, *d))) continue;
       doc = std::move(*d);
     }
     std::size_t index = out.total++;
@@ -866,7 +886,6 @@ result<document_page> documents::page(const std::string& space, const std::strin
     if (!doc) {
       auto d = read(id);
       if (!d) return d.err();
-      if (!*d) continue;
       doc = std::move(*d);
     }
     out.items.push_back(impl_->redact(*s, std::move(*doc)));
@@ -952,7 +971,7 @@ result<index_rows> expected_indexes(const store::impl& db, std::uint64_t& docume
     auto v = json::parse(it->value().ToStringView(), ec);
     if (!s || ec || !v.is_object())
       return make_error(errc::corruption,
-                        "the stored document " + printable_row(std::string(key)) + " is malformed");
+                        "the stored document " + printable(std::string(key)) + " is malformed");
     std::string space(key.substr(0, a)), id(key.substr(b + 1));
     const auto& doc = v.as_object();
     for (const auto& l : links_of(*s, doc)) rows.references.insert(link_key(space, l, s->name, id));
@@ -982,19 +1001,19 @@ result<document_index_report> verify_document_indexes(const store& st) {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string k = it->key().ToString();
       for (; exp != rows.end() && exp->first < k; ++exp)
-        rep.differences.push_back(std::string(what) + ": missing row " + printable_row(exp->first));
+        rep.differences.push_back(std::string(what) + ": missing row " + printable(exp->first));
       if (exp != rows.end() && exp->first == k) {
         if (it->value() != exp->second)
-          rep.differences.push_back(std::string(what) + ": row " + printable_row(k) +
+          rep.differences.push_back(std::string(what) + ": row " + printable(k) +
                                     " differs from the documents");
         ++exp;
       } else {
-        rep.differences.push_back(std::string(what) + ": unexpected row " + printable_row(k));
+        rep.differences.push_back(std::string(what) + ": unexpected row " + printable(k));
       }
     }
     if (!it->status().ok()) return io(it->status(), std::string("cannot scan the ") + what);
     for (; exp != rows.end(); ++exp)
-      rep.differences.push_back(std::string(what) + ": missing row " + printable_row(exp->first));
+      rep.differences.push_back(std::string(what) + ": missing row " + printable(exp->first));
     return ok_status();
   };
   std::map<std::string, std::string> references;

@@ -63,6 +63,22 @@ inline std::string prefix_end(std::string p) {
   return p;
 }
 
+// A key or a stored id as text for a message: the separators shown as '/', any other byte that is
+// not printable ASCII as \xNN (a damaged row may hold anything).
+inline std::string printable(std::string_view k) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : k) {
+    if (c == 0)
+      out += '/';
+    else if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += std::string("\\x") + digits[c >> 4] + digits[c & 15];
+  }
+  return out;
+}
+
 // meta keys
 inline constexpr const char* meta_checkpoint = "projection_checkpoint";
 inline constexpr const char* meta_maintenance = "maintenance";

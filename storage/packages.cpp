@@ -115,8 +115,12 @@ bool get_str(std::string_view in, std::size_t& pos, std::string& out) {
   return true;
 }
 
-result<package_record> decode(std::string_view in) {
-  auto bad = [] { return make_error(errc::corruption, "a package index row cannot be decoded"); };
+// key: the row's key, to name it when the row is damaged.
+result<package_record> decode(std::string_view in, std::string_view key) {
+  auto bad = [key] {
+    return make_error(errc::corruption, "the package index row " + keys::printable(key) +
+                                            " is damaged; delete the package and push it again");
+  };
   if (in.empty() || in[0] != record_format) return bad();
   std::size_t pos = 1;
   package_record r;
@@ -253,7 +257,7 @@ result<std::vector<package_record>> list_packages(const store& st, const std::st
   std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.h(cf_packages)));
   std::vector<package_record> out;
   for (it->Seek(from); it->Valid(); it->Next()) {
-    auto r = decode(it->value().ToStringView());
+    auto r = decode(it->value().ToStringView(), it->key().ToStringView());
     if (!r) return r.err();
     out.push_back(std::move(r.value()));
   }
@@ -265,12 +269,12 @@ result<package_record> get_package(const store& st, const std::string& space_id,
                                    const std::string& package_id, const std::string& version) {
   auto& d = st.internals();
   std::string v;
-  auto s = d.db->Get(rocksdb::ReadOptions(), d.h(cf_packages),
-                     index_key(space_id, package_id, version), &v);
+  auto key = index_key(space_id, package_id, version);
+  auto s = d.db->Get(rocksdb::ReadOptions(), d.h(cf_packages), key, &v);
   if (s.IsNotFound())
     return make_error(errc::not_found, "There is no package " + package_id + " " + version + ".");
   if (!s.ok()) return io(s, "cannot read the package index");
-  return decode(v);
+  return decode(v, key);
 }
 
 result<package_record> find_package(const store& st, const std::string& space_id,
@@ -326,13 +330,16 @@ std::string encode(const publish_intent& i) {
   return out + encode(i.record);
 }
 
-result<publish_intent> decode_intent(std::string_view in) {
-  auto bad = [] { return make_error(errc::corruption, "a package publish intent is damaged"); };
+result<publish_intent> decode_intent(std::string_view in, std::string_view key) {
+  auto bad = [key] {
+    return make_error(errc::corruption,
+                      "the package publish record " + keys::printable(key) + " is damaged");
+  };
   publish_intent i;
   std::size_t pos = 0;
   for (auto* s : {&i.temporary_name, &i.replaced_file})
     if (!get_str(in, pos, *s)) return bad();
-  auto r = decode(in.substr(pos));
+  auto r = decode(in.substr(pos), key);
   if (!r) return r.err();
   i.record = std::move(*r);
   return i;
@@ -740,16 +747,23 @@ result<sweep_report> sweep_feed(store& st, const fs::path& feed_root) {
   fs::create_directories(incoming, ec);
   if (ec)
     return make_error(errc::io_error, "cannot create " + incoming.string() + ": " + ec.message());
-  // Publishes a crash interrupted, before the temporary files they name are removed.
+  // Publishes a crash interrupted, before the temporary files they name are removed. A damaged
+  // record cannot be completed: it is dropped (its temporary file goes with the rest below, and
+  // a renamed file it leaves unindexed is an orphan), and reported.
   std::vector<publish_intent> intents;
   {
     auto& d = st.internals();
     std::unique_ptr<rocksdb::Iterator> it(
         d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_packages)));
     for (it->Seek(intent_prefix); it->Valid() && it->key().starts_with(intent_prefix); it->Next()) {
-      auto i = decode_intent(std::string_view(it->value().data(), it->value().size()));
-      if (!i) return i.err();
-      intents.push_back(std::move(*i));
+      auto i = decode_intent(it->value().ToStringView(), it->key().ToStringView());
+      if (i) {
+        intents.push_back(std::move(*i));
+        continue;
+      }
+      report.damaged.push_back(i.err().message + "; it was dropped");
+      auto s = d.db->Delete(write_options(d), d.h(cf_packages), it->key());
+      if (!s.ok()) return io(s, "cannot drop a damaged package publish record");
     }
     if (!it->status().ok()) return io(it->status(), "cannot read the package publish records");
   }
@@ -772,6 +786,12 @@ result<sweep_report> sweep_feed(store& st, const fs::path& feed_root) {
     auto name = space.path().filename().string();
     if (!space.is_directory() || name.empty() || name[0] == '.') continue;
     auto rows = list_packages(st, name);
+    if (!rows && rows.err().code == errc::corruption) {
+      // Which file the damaged row names cannot be told: no file of this space is removed.
+      report.damaged.push_back(rows.err().message + "; no unindexed file of " + name +
+                               " was removed");
+      continue;
+    }
     if (!rows) return rows.err();
     std::set<std::string> indexed;
     for (const auto& r : *rows) indexed.insert(r.file_name);
@@ -782,6 +802,42 @@ result<sweep_report> sweep_feed(store& st, const fs::path& feed_root) {
     }
   }
   return report;
+}
+
+result<feed_report> verify_feed(const store& st, const fs::path& feed_root) {
+  feed_report rep;
+  auto& d = st.internals();
+  std::unique_ptr<rocksdb::Iterator> it(
+      d.db->NewIterator(rocksdb::ReadOptions(), d.h(cf_packages)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.substr(0, intent_prefix.size()) == intent_prefix) {
+      auto i = decode_intent(it->value().ToStringView(), key);
+      rep.differences.push_back(
+          "packages: " + (i ? "an unfinished publish of " + i->record.package_id + " " +
+                                  i->record.version + " (the next start completes or undoes it)"
+                            : i.err().message));
+      continue;
+    }
+    ++rep.packages;
+    auto r = decode(it->value().ToStringView(), key);
+    if (!r) {
+      rep.differences.push_back("packages: " + r.err().message);
+      continue;
+    }
+    std::error_code ec;
+    auto path = package_path(feed_root, *r);
+    auto size = fs::file_size(path, ec);
+    if (ec)
+      rep.differences.push_back("packages: " + r->package_id + " " + r->version +
+                                " is indexed but its file " + r->file_name + " is missing");
+    else if (size != r->size_bytes)
+      rep.differences.push_back("packages: the file of " + r->package_id + " " + r->version +
+                                " has " + std::to_string(size) + " bytes, the index says " +
+                                std::to_string(r->size_bytes));
+  }
+  if (!it->status().ok()) return io(it->status(), "cannot read the package index");
+  return rep;
 }
 
 }  // namespace octomig::storage

@@ -164,7 +164,19 @@ struct sweep_report {
   std::size_t publishes_dropped = 0;
   std::size_t temporary_removed = 0;
   std::size_t orphans_removed = 0;
+  // Damaged rows met on the way, each with what the sweep did about it: a damaged row does not
+  // keep the server from starting (the API answers 500 where it is read).
+  std::vector<std::string> damaged;
 };
 result<sweep_report> sweep_feed(store& st, const std::filesystem::path& feed_root);
+
+// The feed index against itself and the files: every row decodes and names a file of its size.
+// For `octomig-admin projections verify` (the index is not derived from the log, so there is no
+// rebuild: a damaged package is deleted and pushed again).
+struct feed_report {
+  std::uint64_t packages = 0;
+  std::vector<std::string> differences;
+};
+result<feed_report> verify_feed(const store& st, const std::filesystem::path& feed_root);
 
 }  // namespace octomig::storage

@@ -239,7 +239,15 @@ result<events::task_state> store::task(const std::string& id) const {
 }
 
 result<std::vector<events::task_state>> store::tasks(const task_filter& f) const {
-  std::vector<events::task_state> out;
+  auto scan = scan_tasks(f);
+  if (!scan) return scan.err();
+  if (!scan->damaged.empty()) return scan->damaged.front();
+  return std::move(scan->tasks);
+}
+
+result<task_scan> store::scan_tasks(const task_filter& f) const {
+  task_scan found;
+  auto& out = found.tasks;
   auto keep = [&](const events::task_state& t) {
     if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), t.state) == f.states.end())
       return false;
@@ -249,6 +257,10 @@ result<std::vector<events::task_state>> store::tasks(const task_filter& f) const
   if (!f.ids.empty()) {
     for (const auto& id : f.ids) {
       auto t = impl_->stored_task(id);
+      if (!t && t.err().code == errc::corruption) {
+        found.damaged.push_back(t.err());
+        continue;
+      }
       if (!t) return t.err();
       if (*t && keep(**t)) out.push_back(std::move(**t));
     }
@@ -257,9 +269,12 @@ result<std::vector<events::task_state>> store::tasks(const task_filter& f) const
         impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_tasks)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto t = events::decode_task_state(it->value().ToStringView());
-      if (!t)
-        return make_error(errc::corruption, "the stored task " + it->key().ToString() +
-                                                " is damaged (" + t.err().message + ")");
+      if (!t) {
+        found.damaged.push_back(make_error(
+            errc::corruption, "the stored task " + keys::printable(it->key().ToStringView()) +
+                                  " is damaged (" + t.err().message + ")"));
+        continue;
+      }
       if (keep(*t)) out.push_back(std::move(t.value()));
     }
     if (!it->status().ok()) return io(it->status(), "cannot scan tasks");
@@ -269,7 +284,15 @@ result<std::vector<events::task_state>> store::tasks(const task_filter& f) const
   out.erase(std::unique(out.begin(), out.end(),
                         [](const auto& a, const auto& b) { return a.id == b.id; }),
             out.end());
-  return out;
+  return found;
+}
+
+result<bool> store::has_api_keys() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_api_keys)));
+  it->SeekToFirst();
+  if (!it->status().ok()) return io(it->status(), "cannot read the API keys");
+  return it->Valid();
 }
 
 result<std::vector<events::log_line>> store::task_log(const std::string& task_id) const {
@@ -452,21 +475,8 @@ result<projection_report> store::verify_projections() const {
   auto& d = *impl_;
   auto& p = *r->proj;
 
-  // A column family must hold exactly the expected rows. Keys are shown printable: the binary
-  // parts (separators, numbers) as '/' and hex.
-  auto printable = [](const std::string& k) {
-    std::string out;
-    static const char* digits = "0123456789abcdef";
-    for (unsigned char c : k) {
-      if (c == 0)
-        out += '/';
-      else if (c >= 0x20 && c < 0x7f)
-        out += static_cast<char>(c);
-      else
-        out += std::string("\\x") + digits[c >> 4] + digits[c & 15];
-    }
-    return out;
-  };
+  // A column family must hold exactly the expected rows.
+  const auto printable = keys::printable;
   std::optional<error> scan_error;
   auto compare = [&](cf_id id, const char* what,
                      const std::map<std::string, std::string>& expected) {

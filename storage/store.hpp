@@ -72,6 +72,13 @@ struct task_filter {
   std::string space_id;                     // empty: any
 };
 
+// The tasks a scan could read, and the errors (errc::corruption, one per row) of those it could
+// not.
+struct task_scan {
+  std::vector<events::task_state> tasks;  // newest (highest number) first
+  std::vector<error> damaged;
+};
+
 // Projections rebuilt from the log, as the store holds them. Used by verify and rebuild.
 struct projection_report {
   std::uint64_t events = 0;
@@ -105,8 +112,11 @@ class store {
   result<std::uint64_t> stream_version(const std::string& stream) const;
 
   result<events::task_state> task(const std::string& id) const;  // errc::not_found
-  // Tasks matching the filter, newest (highest number) first.
+  // Tasks matching the filter, newest (highest number) first; the first damaged row is the error.
   result<std::vector<events::task_state>> tasks(const task_filter& filter) const;
+  // The same, reading past damaged rows: for start-up recovery, which must go on (and say which
+  // rows it could not read) rather than keep the whole server down for one damaged row.
+  result<task_scan> scan_tasks(const task_filter& filter) const;
   result<std::vector<events::log_line>> task_log(const std::string& task_id) const;
   // Highest N among ServerTasks-N streams ever written (0 if none).
   result<std::uint64_t> highest_task_number() const;
@@ -129,6 +139,8 @@ class store {
   result<std::optional<api_key_record>> api_key_by_hash(const std::string& key_hash) const;
   // By name.
   result<std::vector<api_key_record>> api_keys() const;
+  // Whether any key row exists, without decoding one (the first start makes an admin key).
+  result<bool> has_api_keys() const;
 
   // Number of events this process appended (for metrics).
   std::uint64_t events_appended() const { return appended_.load(); }

@@ -71,12 +71,30 @@ struct store::impl {
 
   rocksdb::ColumnFamilyHandle* h(cf_id id) const { return cf[id]; }
 
+  // One consistent view of the store while it lives: a read that uses several rows (an index,
+  // then the rows it names) sees them as one write left them.
+  class snapshot {
+   public:
+    explicit snapshot(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+    ~snapshot() { db_->ReleaseSnapshot(snap_); }
+    snapshot(const snapshot&) = delete;
+    snapshot& operator=(const snapshot&) = delete;
+    const rocksdb::Snapshot* get() const { return snap_; }
+
+   private:
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snap_;
+  };
+
   // A point read: the value, nullopt when the key is absent, or the error (an I/O error, or
   // errc::corruption when RocksDB found damaged data). Never turns a failure into "absent".
-  result<std::optional<std::string>> get(cf_id id, const rocksdb::Slice& key,
-                                         const char* what) const {
+  // at: a snapshot to read from, or null for the latest state.
+  result<std::optional<std::string>> get(cf_id id, const rocksdb::Slice& key, const char* what,
+                                         const rocksdb::Snapshot* at = nullptr) const {
     std::string v;
-    auto s = db->Get(rocksdb::ReadOptions(), h(id), key, &v);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = at;
+    auto s = db->Get(ro, h(id), key, &v);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return io(s, std::string("cannot read ") + what);
     return std::optional<std::string>(std::move(v));

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "storage/documents.hpp"
+#include "storage/packages.hpp"
 #include "tools/admin_commands.hpp"
 #include "tools/admin_print.hpp"
 #include "tools/admin_store.hpp"
@@ -20,14 +21,20 @@ status run_projections_verify(const invocation& inv) {
   std::cout << "checked the indexes of " << index->documents << " documents\n";
   report->differences.insert(report->differences.end(), index->differences.begin(),
                              index->differences.end());
+  auto feed = storage::verify_feed(**opened, inv.dir.feed());
+  if (!feed) return feed.err();
+  std::cout << "checked " << feed->packages << " packages of the feed\n";
+  report->differences.insert(report->differences.end(), feed->differences.begin(),
+                             feed->differences.end());
   for (const auto& d : report->differences)
     std::cout << "difference: " << printable(without_hashes(d)) << '\n';
   if (!report->differences.empty())
     return make_error(
         errc::corruption,
         std::to_string(report->differences.size()) +
-            " difference(s) between the read models and the log or the documents; stop the "
-            "server and run 'projections rebuild'");
+            " difference(s) between the read models and the log, the documents or the feed; "
+            "stop the server and run 'projections rebuild' (for a damaged package: delete it "
+            "and push it again)");
   std::cout << "the read models match the log and the documents\n";
   return ok_status();
 }
