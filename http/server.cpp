@@ -251,11 +251,13 @@ class session : public std::enable_shared_from_this<session> {
   void start_upload(boost::optional<std::uint64_t> length, std::shared_ptr<body_sink> sink) {
     auto limit = srv_->opts.max_upload_bytes;
     if (length && *length > limit) return refuse(too_large());
-    // The answer closes the connection. api-client (axios piping a form-data stream) never ends its
-    // request stream on its side when the server answers before the client has finished its own
-    // end of the exchange, so node never frees the kept-alive socket and the client process stays
-    // alive until our idle timeout; a close from our side frees it at once. Uploads are rare and
-    // large, so a fresh connection for the next request costs nothing. tests/clients checks it.
+    // The answer closes the connection. api-client 3.11 (axios 1.21 with maxBodyLength: Infinity)
+    // sends its form-data body through stream.pipeline, which misses form-data's synchronous 'end',
+    // so the client never ends its request although every body byte has arrived. Node hands a
+    // kept-alive socket back to its agent only once the request has ended too, so without a close
+    // the busy socket keeps the client's process alive until our idle timeout, whenever we answer;
+    // a close frees it at once. Uploads are rare and large: a fresh connection costs nothing.
+    // tests/clients checks it.
     keep_alive_ = false;
     upload_.emplace(std::move(*head_));
     head_.reset();

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -61,6 +63,77 @@ test("api-client pushes a package, lists it and reads it back", async () => {
   const got = await repo.get("packages-ApiClient.Pkg.1.0.0");
   assert.equal(got.Hash, p.Hash);
   assert.equal(await raw("ApiClient.Pkg.1.0.0"), "first api-client push");
+});
+
+// Run in a child node process by the next test: one api-client push, then nothing. It prints one
+// RESULT line when the push resolves, with the Connection header of the upload's answer as the
+// client's own http request saw it, and must then exit by itself.
+const pushAndExit = String.raw`
+const { createRequire } = require("node:module");
+const dc = require("node:diagnostics_channel");
+const [dir, url, apiKey, file] = process.argv.slice(1);
+const { Client, PackageRepository, OverwriteMode } = createRequire(dir + "/")("@octopusdeploy/api-client");
+let connection = "(no answer seen)";
+dc.subscribe("http.client.response.finish", ({ request, response }) => {
+  if (request.method === "POST" && request.path.includes("/packages/raw")) connection = response.headers.connection ?? "(none)";
+});
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+(async () => {
+  const client = await Client.create({ instanceURL: url, apiKey, userAgentApp: "octomig-client-tests", logging: quiet });
+  await new PackageRepository(client, "Default").push([file], OverwriteMode.FailIfExists);
+  process.stdout.write("RESULT " + JSON.stringify({ connection }) + "\n");
+})().catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exitCode = 1; });
+`;
+
+// Runs pushAndExit; kills it if it has not exited after limitMs. Resolves with what it printed, when
+// the push resolved and when it exited (ms since the start), and how it ended.
+function runPushChild(file, limitMs) {
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ["-e", pushAndExit, dir, url, apiKey, file], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let pushedAt;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (pushedAt === undefined && /^RESULT /m.test(stdout)) pushedAt = Date.now() - t0;
+    });
+    child.stderr.on("data", (d) => (stderr += d));
+    const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+    child.on("error", (e) => {
+      clearTimeout(killer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(killer);
+      const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+      resolve({ result: line && JSON.parse(line.slice(7)), pushedAt, exitedAt: Date.now() - t0, code, signal, stderr });
+    });
+  });
+}
+
+// octomigd answers an upload with "Connection: close" (http/server.cpp, start_upload). api-client
+// needs it: axios (through api-client's maxBodyLength: Infinity) pipes the form-data body through
+// stream.pipeline, which misses form-data's synchronous 'end' and so never ends the request; node
+// only gives a kept-alive socket back to its agent once the request has ended too, so without the
+// close the busy socket keeps the client's process alive until the server's 60 s idle timeout.
+test("api-client: an upload's answer closes the connection, so the client's process exits at once", async () => {
+  const child = await runPushChild(packageFile("ApiClient.Exit.1.0.0.zip", "exit push"), 15000);
+  const seen = JSON.stringify({ ...child, stderr: child.stderr.slice(0, 2000) });
+  assert.ok(child.result, `the push did not resolve: ${seen}`);
+
+  const list = await new PackageRepository(client, "Default").list({ nuGetPackageId: "ApiClient.Exit" });
+  assert.equal(list.TotalResults, 1);
+  assert.equal(list.Items[0].Id, "packages-ApiClient.Exit.1.0.0");
+  assert.equal(await raw("ApiClient.Exit.1.0.0"), "exit push");
+
+  assert.equal(child.signal, null, `the pushing process was still alive 15 s after it started: ${seen}`);
+  assert.equal(child.code, 0, `the pushing process failed: ${seen}`);
+  // Exiting normally takes some milliseconds; a kept-alive busy socket would hold it for 60 s.
+  const lingered = child.exitedAt - child.pushedAt;
+  assert.ok(lingered < 5000, `the process took ${lingered} ms to exit after its push resolved: ${seen}`);
+  assert.equal(child.result.connection, "close", "the upload's answer, as api-client's request saw it");
 });
 
 test("api-client: a duplicate gets 409, IgnoreIfExists 200, OverwriteExisting replaces", async () => {
