@@ -10,10 +10,14 @@
 # scheduler threads), nginx with worker_processes 1; wrk runs with -t1 -c32 on the same 2 cores.
 # Each round runs wrk against octomigd and then against nginx, so every ratio compares runs made
 # seconds apart. Both servers are stopped on exit (trap). The API key is read from the data
-# directory into a header file (mode 0600) and is never printed.
+# directory into a header file (mode 0600) and is never printed nor put on a command line: curl
+# reads it with -H @file, wrk with -s bench/key_header.lua (OCTOMIG_KEY_HEADER_FILE names the file).
+# The shared functions (starting octomigd, running wrk, ...) are in bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILD=${1:-$ROOT/build-bench}
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
@@ -25,34 +29,16 @@ SEED=$BUILD/bench/octomig_bench_seed_task
 TASK=ServerTasks-1
 URL_PATH=/api/tasks/$TASK
 
-for exe in "$OCTOMIGD" "$SEED"; do
-  [[ -x $exe ]] || { echo "http_bench: $exe is missing; build first (bench/run_all.sh does)" >&2; exit 1; }
-done
-for tool in wrk nginx curl; do
-  command -v "$tool" >/dev/null || { echo "http_bench: $tool is not installed" >&2; exit 1; }
-done
+require_exes "$OCTOMIGD" "$SEED"
+require_tools wrk nginx curl
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || { echo "ROUNDS from 1 to 10" >&2; exit 2; }
 
 WORK=$(mktemp -d "$BASE/octomig-bench-http-XXXXXX")
 NGX=$(mktemp -d "$BASE/octomig-bench-nginx-XXXXXX")   # world-readable: nginx's worker may drop root
 chmod 755 "$NGX"
-OCTO_PID=""
 NGINX_PID=""
+WRK_RAW=$WORK/wrk-raw.txt
 
-stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 name=$2 i
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "http_bench: $name ($pid) did not stop within 10 s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   stop_pid "$OCTO_PID" octomigd
   stop_pid "$NGINX_PID" nginx
@@ -78,49 +64,23 @@ free_port() {  # a port nothing listens on (python3 binds port 0; else a random 
 # ---- the data directory: one finished task, seeded while no server runs ----
 "$SEED" "$WORK/data" >/dev/null
 HDR=$WORK/apikey-header
-( umask 077; printf 'X-Octopus-ApiKey: %s\n' "$(head -n1 "$WORK/data/admin-api-key")" >"$HDR" )
+write_key_header "$WORK/data" "$HDR"   # exports OCTOMIG_KEY_HEADER_FILE for key_header.lua
 
-start_octomigd() {  # start_octomigd THREADS; sets OCTO_PID and OCTO_PORT
-  local threads=$1 i
-  "$OCTOMIGD" --data-dir "$WORK/data" --listen 127.0.0.1:0 --threads "$threads" --log-level info \
-    2>"$WORK/octomigd.log" &
-  OCTO_PID=$!
-  OCTO_PORT=""
-  for ((i = 0; i < 100; i++)); do
-    OCTO_PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/api.*|\1|p' "$WORK/octomigd.log" | head -n1)
-    [[ -n $OCTO_PORT ]] && break
-    kill -0 "$OCTO_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ -z $OCTO_PORT ]]; then
-    echo "http_bench: octomigd did not start; its log:" >&2
-    cat "$WORK/octomigd.log" >&2
-    exit 1
-  fi
+start_octomigd_threads() {  # start_octomigd_threads THREADS; sets OCTO_PID and OCTO_PORT
+  start_octomigd "$WORK/data" "$WORK/octomigd.log" --threads "$1" --log-level info
 }
 
-# wrk_run NAME URL [extra wrk args...]: prints one line and sets RPS, P99_MS, NON2XX
+# wrk_run NAME URL [extra wrk args...]: prints one line and sets RPS, P50_MS, P99_MS, NON2XX
 wrk_run() {
   local name=$1 url=$2
   shift 2
-  local out
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")
-  printf '%s\n' "$out" >>"$WORK/wrk-raw.txt"
-  RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  P99_MS=$(awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
-                               if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v }' <<<"$out")
-  P50_MS=$(awk '$1 == "50%" { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
-                               if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v }' <<<"$out")
-  NON2XX=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-  NON2XX=${NON2XX:-0}
-  local errors
-  errors=$(awk '/Socket errors:/ {sub(/^ *Socket errors: */, ""); print}' <<<"$out")
+  wrk_measure "$url" -t1 -c"$CONNECTIONS" -d"$DURATION" "$@"
   printf '  %-28s %10s req/s   p50 %7s ms   p99 %7s ms   non-2xx %s%s\n' "$name" "$RPS" "$P50_MS" "$P99_MS" \
-    "$NON2XX" "${errors:+   socket errors: $errors}"
+    "$NON2XX" "${SOCKET_ERRORS:+   socket errors: $SOCKET_ERRORS}"
 }
 
 # ---- the reference body: exactly what octomigd answers ----
-start_octomigd 1
+start_octomigd_threads 1
 mkdir -p "$NGX/www/api/tasks" "$NGX/tmp"
 code=$(curl -sS -H @"$HDR" -o "$NGX/www$URL_PATH" -D "$WORK/octomigd-headers" -w '%{http_code}' \
   "http://127.0.0.1:$OCTO_PORT$URL_PATH")
@@ -176,16 +136,15 @@ for threads in $THREADS_LIST; do
   if [[ $threads != 1 ]]; then
     stop_pid "$OCTO_PID" octomigd
     OCTO_PID=""
-    start_octomigd "$threads"
+    start_octomigd_threads "$threads"
   fi
   echo "octomigd --threads $threads (port $OCTO_PORT)"
   # warm-up, not counted: 2 s against each server
-  wrk -t1 -c"$CONNECTIONS" -d2s -H "$(head -n1 "$HDR")" "http://127.0.0.1:$OCTO_PORT$URL_PATH" >/dev/null
+  wrk -t1 -c"$CONNECTIONS" -d2s -s "$KEY_LUA" "http://127.0.0.1:$OCTO_PORT$URL_PATH" >/dev/null
   wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$NGINX_PORT$URL_PATH" >/dev/null
   ratios=() octo=() ngx=() p99s=() ngx_p99s=()
   for ((round = 1; round <= ROUNDS; round++)); do
-    # wrk does not read headers from a file: the header goes by value, never echoed
-    wrk_run "round $round octomigd" "http://127.0.0.1:$OCTO_PORT$URL_PATH" -H "$(head -n1 "$HDR")"
+    wrk_run "round $round octomigd" "http://127.0.0.1:$OCTO_PORT$URL_PATH" -s "$KEY_LUA"
     o_rps=$RPS o_p99=$P99_MS o_bad=$NON2XX
     wrk_run "round $round nginx" "http://127.0.0.1:$NGINX_PORT$URL_PATH"
     n_rps=$RPS n_p99=$P99_MS

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILD=${1:-$ROOT/build-bench}
 JOBS=${JOBS:-2}
 LOG=$(mktemp -d "${OCTOMIG_BENCH_DIR:-/tmp}/octomig-bench-logs-XXXXXX")
@@ -20,10 +22,7 @@ if [[ ! -f $BUILD/build.ninja && ! -f $BUILD/Makefile ]]; then
 fi
 cmake --build "$BUILD" -j"$JOBS" --target octomigd octomig_bench_append octomig_bench_replay octomig_bench_seed_task
 
-echo "== machine"
-echo "cores: $(nproc); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "disk of the temporary stores: $(df -h "${OCTOMIG_BENCH_DIR:-/tmp}" | awk 'NR == 2 {print $1 " on " $6 ", " $2 " size, " $4 " free"}')"
+print_machine "${OCTOMIG_BENCH_DIR:-/tmp}" "the temporary stores"
 
 echo "== durable appends"
 # shellcheck disable=SC2086

@@ -16,33 +16,34 @@
 # drops the bytes, i.e. what curl and loopback TCP allow at all on this machine.
 # The file is in the page cache for all of them (written just before). Each round runs cp, then the upload,
 # then deletes the package (DELETE) so that the disk holds at most four copies. The API key is read
-# into a curl header file (mode 0600) and never printed.
+# into a curl header file (mode 0600), passed with -H @file and never printed nor put on a command
+# line. octomigd and the sink are stopped on exit (trap). The shared functions are in bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILD=${1:-$ROOT/build-bench}
 SIZE_MIB=${SIZE_MIB:-1024}
 ROUNDS=${ROUNDS:-3}
 BASE=${OCTOMIG_BENCH_DIR:-/tmp}
 OCTOMIGD=$BUILD/server/octomigd
 
-[[ -x $OCTOMIGD ]] || { echo "upload_bench: $OCTOMIGD is missing; build first" >&2; exit 1; }
-command -v curl >/dev/null || { echo "upload_bench: curl is not installed" >&2; exit 1; }
+require_exes "$OCTOMIGD"
+require_tools curl bc
 [[ $SIZE_MIB =~ ^[0-9]+$ && $SIZE_MIB -ge 1 ]] || { echo "SIZE_MIB must be a positive number" >&2; exit 2; }
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || { echo "ROUNDS from 1 to 10" >&2; exit 2; }
 
 WORK=$(mktemp -d "$BASE/octomig-bench-upload-XXXXXX")
-PID=""
+SINK_PID=""
 cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    wait "$PID" 2>/dev/null || true
-  fi
+  stop_pid "$SINK_PID" sink
+  stop_pid "$OCTO_PID" octomigd
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
 mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
 kib_of() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 
@@ -51,23 +52,14 @@ BYTES=$((SIZE_MIB * 1024 * 1024))
 echo "upload_bench: writing a ${SIZE_MIB} MiB package of random bytes to $WORK"
 head -c "$BYTES" /dev/urandom >"$PKG"
 
-"$OCTOMIGD" --data-dir "$WORK/data" --listen 127.0.0.1:0 --threads 2 2>"$WORK/octomigd.log" &
-PID=$!
-PORT=""
-for _ in $(seq 1 200); do   # the log line names the port; 10 s at most
-  PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/api.*|\1|p' "$WORK/octomigd.log" | head -n 1)
-  [[ -n $PORT ]] && break
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/octomigd.log" >&2; exit 1; }
-  sleep 0.05
-done
-[[ -n $PORT ]] || { echo "octomigd did not start" >&2; cat "$WORK/octomigd.log" >&2; exit 1; }
-URL=http://127.0.0.1:$PORT
+start_octomigd "$WORK/data" "$WORK/octomigd.log" --threads 2
+URL=http://127.0.0.1:$OCTO_PORT
 HDR=$WORK/key-header
-(umask 077 && printf 'X-Octopus-ApiKey: %s\n' "$(head -n 1 "$WORK/data/admin-api-key")" >"$HDR")
+write_key_header "$WORK/data" "$HDR"
 
 curl -sS -o /dev/null -H @"$HDR" "$URL/api/packages"   # warm: one request served
-IDLE_RSS=$(kib_of "$PID" VmRSS)
-IDLE_HWM=$(kib_of "$PID" VmHWM)
+IDLE_RSS=$(kib_of "$OCTO_PID" VmRSS)
+IDLE_HWM=$(kib_of "$OCTO_PID" VmHWM)
 echo "octomigd idle: VmRSS ${IDLE_RSS} KiB, VmHWM ${IDLE_HWM} KiB"
 printf '%-6s %10s %14s %10s %12s %14s %14s\n' round "cp MB/s" "cp+fsync MB/s" "upload s" "upload MB/s" "vs cp" "vs cp+fsync"
 
@@ -91,7 +83,7 @@ for round in $(seq 1 "$ROUNDS"); do
   curl -sS -o /dev/null -X DELETE -H @"$HDR" "$URL/api/packages/Bench.1.0.$round"
 done
 
-PEAK_HWM=$(kib_of "$PID" VmHWM)
+PEAK_HWM=$(kib_of "$OCTO_PID" VmHWM)
 
 SINK_RATE=""
 if command -v python3 >/dev/null; then
@@ -121,6 +113,7 @@ PY
   out=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' \
     -F "file=@$PKG;filename=Bench.1.0.0.zip;type=application/zip" "http://127.0.0.1:$(cat "$WORK/sink.port")/")
   wait "$SINK_PID" || true
+  SINK_PID=""
   [[ ${out%% *} == 201 ]] && SINK_RATE=$(mb_per_s "$BYTES" "${out##* }")
 fi
 left=$(find "$WORK/data/feed" -type f | wc -l)
