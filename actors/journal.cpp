@@ -1,5 +1,7 @@
 #include "actors/journal.hpp"
 
+#include <optional>
+
 namespace octomig::actors {
 namespace {
 
@@ -8,21 +10,30 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, journal_options
   std::size_t previous_batch = 1;
   std::vector<storage::append_request> batch;
   std::vector<caf::typed_response_promise<append_reply>> promises;
+  std::vector<std::optional<caf::timestamp>> deadlines;
 
   auto take = [&](append_atom, storage::append_request& r) {
     batch.push_back(std::move(r));
+    deadlines.emplace_back();
     promises.push_back(self->make_response_promise<append_reply>());
     return promises.back();  // answered once the batch is written
   };
+  auto take_until = [&](append_atom, storage::append_request& r, caf::timestamp deadline) {
+    batch.push_back(std::move(r));
+    deadlines.emplace_back(deadline);
+    promises.push_back(self->make_response_promise<append_reply>());
+    return promises.back();
+  };
   auto stop = [&](stop_atom) { running = false; };
   auto exited = [&](caf::exit_msg&) { running = false; };
-  // take and stop are the journal's interface: this fails to compile if they drift apart.
-  const journal_actor::behavior_type checked{take, stop};
+  // take, take_until and stop are the journal's interface: this fails to compile if they drift
+  // apart.
+  const journal_actor::behavior_type checked{take, take_until, stop};
   static_cast<void>(checked);
 
   while (running) {
-    self->receive(take, stop, exited);
-    while (running && self->has_next_message()) self->receive(take, stop, exited);
+    self->receive(take, take_until, stop, exited);
+    while (running && self->has_next_message()) self->receive(take, take_until, stop, exited);
     // Linger only while more writers are likely: the previous batch was larger than this one.
     auto deadline = std::chrono::steady_clock::now() + opts.linger;
     while (running && batch.size() < previous_batch) {
@@ -30,16 +41,31 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, journal_options
       if (left <= decltype(left)::zero()) break;
       bool timed_out = false;
       self->receive(
-          take, stop, exited,
+          take, take_until, stop, exited,
           caf::after(std::chrono::duration_cast<std::chrono::microseconds>(left)) >>
               [&] { timed_out = true; });
       if (timed_out) break;
     }
     if (batch.empty()) continue;
     if (opts.before_write) opts.before_write();
-    auto results = st->append(batch);
-    for (std::size_t i = 0; i < promises.size(); ++i)
-      promises[i].deliver(append_reply(std::move(results[i])));
+    // Appends past their deadline are refused now and never written: their callers have given up.
+    const auto now = caf::make_timestamp();
+    std::vector<storage::append_request> live;
+    std::vector<std::size_t> live_index;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (deadlines[i] && *deadlines[i] < now) {
+        promises[i].deliver(append_reply(
+            make_error(errc::unavailable,
+                       "the journal could not write this append in time; nothing of it "
+                       "was written")));
+        continue;
+      }
+      live.push_back(std::move(batch[i]));
+      live_index.push_back(i);
+    }
+    auto results = st->append(live);
+    for (std::size_t j = 0; j < live_index.size(); ++j)
+      promises[live_index[j]].deliver(append_reply(std::move(results[j])));
     if (opts.stats) {
       opts.stats->batches += 1;
       opts.stats->requests += batch.size();
@@ -47,6 +73,7 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, journal_options
     previous_batch = batch.size();
     batch.clear();
     promises.clear();
+    deadlines.clear();
   }
 }
 

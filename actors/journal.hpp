@@ -1,7 +1,15 @@
 // The journal: the only writer of the event log.
 //
 //   (append_atom, storage::append_request) -> append_reply   once the events are durable
+//   (append_atom, storage::append_request, caf::timestamp deadline)
+//                                          -> append_reply   the same, unless the deadline has
+//                                                            passed when its batch is written: then
+//                                                            errc::unavailable, and nothing of it
+//                                                            is written, ever
 //   (stop_atom)                                              finish the batch in hand and quit
+//
+// The deadline is what makes a caller's timeout safe: a caller that gives up on an append (after
+// the deadline, with some margin) knows it will not land later behind its back.
 //
 // Group commit: it takes one message, drains every append already waiting, then lingers up to
 // `linger` for as many appends as the previous batch held (so a lone writer never waits), and
@@ -19,9 +27,20 @@
 
 namespace octomig::actors {
 
-using journal_actor =
-    caf::typed_actor<caf::replies_to<append_atom, storage::append_request>::with<append_reply>,
-                     caf::reacts_to<stop_atom>>;
+using journal_actor = caf::typed_actor<
+    caf::replies_to<append_atom, storage::append_request>::with<append_reply>,
+    caf::replies_to<append_atom, storage::append_request, caf::timestamp>::with<append_reply>,
+    caf::reacts_to<stop_atom>>;
+
+// The deadline for an append that must be written within `within`, and how long its caller waits
+// for the answer: twice that, so that the journal's own refusal, not the caller's timeout, is what
+// the caller normally sees.
+inline caf::timestamp append_deadline(std::chrono::milliseconds within) {
+  return caf::make_timestamp() + within;
+}
+inline std::chrono::milliseconds append_wait(std::chrono::milliseconds within) {
+  return 2 * within;
+}
 
 struct journal_stats {
   std::atomic<std::uint64_t> batches{0};

@@ -28,7 +28,8 @@ caf::result<maintenance_reply> change(guard_pointer self, bool needed, events::e
   r.events.push_back(std::move(ev));
   r.timestamp = runtime::now_us();
   auto rp = self->make_response_promise<maintenance_reply>();
-  self->request(s.journal, s.journal_timeout, append_atom::value, std::move(r))
+  self->request(s.journal, append_wait(s.journal_timeout), append_atom::value, std::move(r),
+                append_deadline(s.journal_timeout))
       .await(
           [=](append_reply& a) mutable {
             if (!a) {

@@ -7,8 +7,9 @@
 //                                    setting from before stays       -> maintenance_reply
 //
 // Changes are strictly one after the other: each reads the projected state, appends, and waits
-// for the journal (at most journal_timeout) before the next is taken. A state that cannot be read
-// refuses the change with the error.
+// for the journal before the next is taken. An append not written within journal_timeout is
+// refused by the journal and never written (actors/journal.hpp), so a refused change has not
+// happened. A state that cannot be read refuses the change with the error.
 #pragma once
 
 #include <chrono>

@@ -40,8 +40,11 @@ struct running_task {
   // Set once the task must end early: canceled, timed_out, or failed (with ending_message).
   std::optional<events::task_status> ending;
   std::string ending_message;
-  bool holds_maintenance = false;  // to give back when it ends
-  bool finishing = false;          // its final event is on its way: nothing else may end it
+  // Maintenance mode for the task: none (its pipeline needs none, or it never asked), asked (the
+  // switch was sent and may or may not have happened), held (switched on for it).
+  enum class maintenance { none, asked, held } maintenance = maintenance::none;
+  bool needs_maintenance = false;
+  bool finishing = false;  // its final event is on its way: nothing else may end it
   pipeline steps;
   step_context context;
   std::vector<events::event_body> facts;  // recorded by its steps so far
@@ -58,7 +61,8 @@ struct supervisor_state {
   std::uint64_t next_number = 0;
   std::uint64_t generation = 0;
   bool recovered = false;
-  std::optional<std::string> halted;  // why: the engine's records failed; nothing new starts
+  // Why nothing new starts: the engine's records failed, or the server is stopping.
+  std::optional<std::string> halted;
   static inline const char* name = "task_supervisor";
 };
 
@@ -70,7 +74,12 @@ constexpr const char* interrupted_message =
 
 void try_start(sup self);
 void complete(sup self, task_command final_cmd);
-void flush(sup self, const std::string& id);
+void flush(sup self, std::string id);
+
+// How long to wait for the maintenance guard: its own append may take append_wait.
+std::chrono::milliseconds guard_wait(const supervisor_config& cfg) {
+  return append_wait(cfg.journal_timeout) + cfg.journal_timeout;
+}
 
 bool current(sup self, std::uint64_t gen) {
   auto& r = self->state.running;
@@ -96,20 +105,28 @@ void fatal(sup self, const std::string& reason) {
 
 // Queues commands for one task, to be appended in order and together with whatever else is
 // pending for it, as soon as no other append of the task is in flight.
-void enqueue(sup self, const std::string& id, std::vector<task_command> commands, then_fn then) {
+// The id is taken by value everywhere here: continuations run inside these calls may end the
+// running task whose id a caller passed by reference.
+void enqueue_entries(sup self, std::string id, std::vector<outbox::entry> entries) {
   auto& box = self->state.outboxes[id];
-  box.pending.push_back({std::move(commands), std::move(then)});
-  if (!box.in_flight) flush(self, id);
+  for (auto& e : entries) box.pending.push_back(std::move(e));
+  if (!box.in_flight) flush(self, std::move(id));
 }
 
-void enqueue(sup self, const std::string& id, task_command command, then_fn then) {
-  enqueue(self, id, std::vector<task_command>{std::move(command)}, std::move(then));
+void enqueue(sup self, std::string id, std::vector<task_command> commands, then_fn then) {
+  std::vector<outbox::entry> entries;
+  entries.push_back({std::move(commands), std::move(then)});
+  enqueue_entries(self, std::move(id), std::move(entries));
+}
+
+void enqueue(sup self, std::string id, task_command command, then_fn then) {
+  enqueue(self, std::move(id), std::vector<task_command>{std::move(command)}, std::move(then));
 }
 
 // Delivers each entry its outcome (its commands' refusal, or the append's result) in order, then
 // sends what arrived meanwhile. The outbox stays in flight while delivering, so continuations
 // that enqueue for this task only add to the next append.
-void deliver(sup self, const std::string& id, std::vector<outbox::entry> entries,
+void deliver(sup self, std::string id, std::vector<outbox::entry> entries,
              std::vector<std::optional<error>> refusals, const result<events::task_state>& after) {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (refusals[i])
@@ -126,7 +143,7 @@ void deliver(sup self, const std::string& id, std::vector<outbox::entry> entries
     flush(self, id);
 }
 
-void flush(sup self, const std::string& id) {
+void flush(sup self, std::string id) {
   auto& s = self->state;
   auto& box = s.outboxes[id];
   if (box.in_flight || box.pending.empty()) return;
@@ -167,8 +184,9 @@ void flush(sup self, const std::string& id) {
   storage::append_request r{id, now_state.version, std::move(batch), at};
   auto shared_entries = std::make_shared<std::vector<outbox::entry>>(std::move(entries));
   auto shared_refusals = std::make_shared<std::vector<std::optional<error>>>(std::move(refusals));
-  auto timeout = s.cfg.journal_timeout;
-  self->request(s.cfg.journal, timeout, append_atom::value, std::move(r))
+  auto timeout = append_wait(s.cfg.journal_timeout);
+  self->request(s.cfg.journal, timeout, append_atom::value, std::move(r),
+                append_deadline(s.cfg.journal_timeout))
       .then(
           [=](append_reply& a) {
             result<events::task_state> after =
@@ -236,16 +254,28 @@ events::task_status final_state_of(const task_command& c) {
   return events::task_status::failed;
 }
 
-// The commands of a task's end, appended together: warnings, the final event, then whatever its
-// pipeline asks for after it.
-std::vector<task_command> end_commands(const pipeline& p, const task_end& end,
+// A task's end, as two outbox entries sent in one append: the warnings and the final event, then
+// whatever its pipeline asks for after it. Two entries, so that an after-end command that decide
+// refuses (a pipeline's bug) is logged and never holds back the final event.
+std::vector<outbox::entry> end_entries(const pipeline& p, const task_end& end,
                                        const std::vector<std::string>& warnings,
-                                       task_command final_cmd) {
-  std::vector<task_command> out;
-  for (const auto& w : warnings) out.push_back(events::cmd::warn{w});
-  out.push_back(std::move(final_cmd));
-  if (p.after_end)
-    for (auto& c : p.after_end(end)) out.push_back(std::move(c));
+                                       task_command final_cmd, then_fn then) {
+  std::vector<outbox::entry> out;
+  std::vector<task_command> final_commands;
+  for (const auto& w : warnings) final_commands.push_back(events::cmd::warn{w});
+  final_commands.push_back(std::move(final_cmd));
+  out.push_back({std::move(final_commands), std::move(then)});
+  if (p.after_end) {
+    auto after = p.after_end(end);
+    if (!after.empty())
+      out.push_back({std::move(after), [id = end.task_id](task_reply r) {
+                       if (!r)
+                         log::error("task " + id +
+                                    ": what its pipeline appends after its end was "
+                                    "refused: " +
+                                    r.err().message);
+                     }});
+  }
   return out;
 }
 
@@ -275,8 +305,7 @@ void complete(sup self, task_command final_cmd) {
     if (!current(self, gen)) return;
     auto& run = *self->state.running;
     task_end end{id, run.context.arguments_json, final_state_of(final_cmd), run.facts};
-    auto commands = end_commands(run.steps, end, run.warnings, final_cmd);
-    enqueue(self, id, std::move(commands), [self, id, gen, fatal_after](task_reply t) {
+    auto recorded = [self, id, gen, fatal_after](task_reply t) {
       if (!current(self, gen)) return;
       auto& done = *self->state.running;
       if (!t) {
@@ -293,17 +322,24 @@ void complete(sup self, task_command final_cmd) {
       for (auto& rp : done.cancels) rp.deliver(t);
       if (fatal_after) fatal(self, *fatal_after);
       finish(self);
-    });
+    };
+    enqueue_entries(self, id,
+                    end_entries(run.steps, end, run.warnings, final_cmd, std::move(recorded)));
   };
-  if (!r.holds_maintenance) return record(std::nullopt);
-  r.holds_maintenance = false;
-  auto on_failure = [self, id, gen, record](const std::string& why) {
+  if (r.maintenance == running_task::maintenance::none) return record(std::nullopt);
+  // Known to be held: a failure to give it back leaves the books wrong, and stops the server
+  // (recovery gives it back). Only asked for (the switch failed): most likely never taken, so a
+  // failure here is logged, and a next start's recovery gives back what may be left.
+  const bool held = r.maintenance == running_task::maintenance::held;
+  r.maintenance = running_task::maintenance::none;
+  auto on_failure = [self, id, gen, record, held](const std::string& why) {
     if (!current(self, gen)) return;
     log::error("task " + id + ": maintenance mode could not be given back: " + why);
+    if (!held) return record(std::nullopt);
     self->state.running->warnings.push_back("Maintenance mode could not be given back: " + why);
     record("maintenance mode held by task " + id + " could not be given back (" + why + ")");
   };
-  self->request(self->state.cfg.guard, self->state.cfg.journal_timeout, leave_atom::value, id)
+  self->request(self->state.cfg.guard, guard_wait(self->state.cfg), leave_atom::value, id)
       .then(
           [=](maintenance_reply& m) {
             if (!m) return on_failure(m.err().message);
@@ -396,7 +432,7 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
   r.id = task.id;
   r.name = task.name;
   r.generation = ++s.generation;
-  r.holds_maintenance = steps.needs_maintenance;
+  r.needs_maintenance = steps.needs_maintenance;
   r.steps = std::move(steps);
   r.started = runtime::now_us();
   r.context.task_id = task.id;
@@ -413,6 +449,12 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
   enqueue(self, id, events::cmd::start{s.cfg.server_node}, [=](task_reply t) {
     if (!current(self, gen)) return;
     auto& run = *self->state.running;
+    if (!t && t.err().code == errc::illegal_transition) {
+      // No longer Queued: canceled while it was being picked (its cancel's append was in flight).
+      log::info("task " + id + " was not started: " + t.err().message);
+      run.finishing = true;
+      return finish(self);
+    }
     if (!t) {
       // Still Queued in the log: the journal is failing, and the next start runs it again.
       run.finishing = true;
@@ -424,17 +466,19 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
     if (!known)
       return complete(self, events::cmd::fail{"No pipeline runs tasks of type " + t->name + "."});
     if (run.ending) return complete_ending(self);
-    if (!run.holds_maintenance) return run_first_step(self);
+    if (!run.needs_maintenance) return run_first_step(self);
+    run.maintenance = running_task::maintenance::asked;
     auto failed = [self, gen](const std::string& why) {
       if (!current(self, gen)) return;
       complete(self,
                events::cmd::fail{"Maintenance mode could not be switched on for the task: " + why});
     };
-    self->request(self->state.cfg.guard, self->state.cfg.journal_timeout, enter_atom::value, id)
+    self->request(self->state.cfg.guard, guard_wait(self->state.cfg), enter_atom::value, id)
         .then(
             [=](maintenance_reply& m) {
               if (!current(self, gen)) return;
               if (!m) return failed(m.err().message);
+              self->state.running->maintenance = running_task::maintenance::held;
               run_first_step(self);
             },
             [=](caf::error& e) { failed(to_string(e)); });
@@ -529,7 +573,7 @@ void recover_rest(sup self, std::shared_ptr<recovery> rec) {
   // A task that held maintenance mode gives it back; the manual setting stays as it was.
   auto holder = m->task_id;
   log::info("recovery: giving back maintenance mode, which task " + holder + " held");
-  self->request(s.cfg.guard, s.cfg.journal_timeout, leave_atom::value, holder)
+  self->request(s.cfg.guard, guard_wait(s.cfg), leave_atom::value, holder)
       .then(
           [=](maintenance_reply& left) {
             if (!left) return recovery_failed(self, rec, left.err());
@@ -574,15 +618,16 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
       warnings.push_back("The work folder of this task could not be removed: " + ec.message());
     auto it = s.cfg.pipelines.find(t.name);
     pipeline p = it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false, {}};
-    enqueue(self, t.id, end_commands(p, end, warnings, events::cmd::interrupt{interrupted_message}),
-            [self, rec, id = t.id](task_reply r) {
-              if (!r)
-                return recovery_failed(
-                    self, rec,
-                    make_error(r.err().code,
-                               "task " + id + " could not be closed: " + r.err().message));
-              if (--rec->pending == 0 && !rec->failed) recover_rest(self, rec);
-            });
+    auto closed = [self, rec, id = t.id](task_reply r) {
+      if (!r)
+        return recovery_failed(
+            self, rec,
+            make_error(r.err().code, "task " + id + " could not be closed: " + r.err().message));
+      if (--rec->pending == 0 && !rec->failed) recover_rest(self, rec);
+    };
+    enqueue_entries(self, t.id,
+                    end_entries(p, end, warnings, events::cmd::interrupt{interrupted_message},
+                                std::move(closed)));
   }
 }
 
@@ -591,25 +636,40 @@ supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& run = self->state.running;
     if (!run || !run->worker || run->worker.address() != dm.source) return;
-    // A worker that exits normally may still have its answer on the way; the request's error
-    // handler deals with one that never answers.
-    if (!run->ending && dm.reason == caf::none) return;
+    // A worker's answer is a message from it, sent before it ends, so it is handled before the
+    // down message that the same worker sends when it ends: a current worker here ended without
+    // an answer (CAF 0.17 reports no error to the request of an actor that quit without one).
     self->demonitor(run->worker.address());
     run->worker = nullptr;
     if (run->ending) return complete_ending(self);
     auto step = run->steps.steps[run->step].name;
-    complete(self, events::cmd::fail{"The step " + step + " stopped unexpectedly (" +
-                                     to_string(dm.reason) + ")."});
+    complete(self, events::cmd::fail{dm.reason == caf::none
+                                         ? "The step " + step + " ended without an answer."
+                                         : "The step " + step + " stopped unexpectedly (" +
+                                               to_string(dm.reason) + ")."});
   });
   self->set_exit_handler([=](caf::exit_msg& em) {
     // On shutdown the running step is told to stop and stopped; the task stays Executing in the
     // log and the next start closes it as interrupted. This must run before quit(): CAF destroys
     // the state before it calls attached functors, so an attach_functor would never see it.
-    auto& run = self->state.running;
+    auto& s = self->state;
+    auto& run = s.running;
     if (run && run->worker) {
       run->context.stop.request();
       self->send_exit(run->worker, caf::exit_reason::user_shutdown);
     }
+    // Whoever still waits for an answer (a queue, a cancel) gets one now instead of running into
+    // its timeout; nothing new starts meanwhile.
+    if (!s.halted) s.halted = "the server is stopping";
+    auto stopping = make_error(errc::unavailable,
+                               "The server is stopping; try again once it has "
+                               "restarted.");
+    std::map<std::string, outbox> waiting;
+    waiting.swap(s.outboxes);
+    for (auto& [id, box] : waiting)
+      for (auto& e : box.pending) e.then(stopping);
+    if (run)
+      for (auto& rp : run->cancels) rp.deliver(task_reply(stopping));
     self->quit(std::move(em.reason));
   });
   return {
@@ -625,10 +685,9 @@ supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
       [=](queue_atom, queue_request& q) -> caf::result<task_reply> {
         auto& s = self->state;
         if (s.halted)
-          return task_reply(
-              make_error(errc::unavailable,
-                         "The server is stopping after a failure; try again once it has "
-                         "restarted."));
+          return task_reply(make_error(
+              errc::unavailable,
+              "The server is stopping (" + *s.halted + "); try again once it has restarted."));
         if (!s.recovered)
           return task_reply(make_error(errc::unavailable, "The server is starting; try again."));
         if (s.queue.size() >= s.cfg.max_queue)

@@ -40,7 +40,8 @@ inline bool iequals(std::string_view a, std::string_view b) {
 
 // Whether needle occurs in hay, ignoring case; an empty needle occurs everywhere.
 inline bool icontains(std::string_view hay, std::string_view needle) {
-  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+  return needle.empty() ||
+         std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
                      [](char x, char y) { return to_lower(x) == to_lower(y); }) != hay.end();
 }
 

@@ -8,6 +8,18 @@
 namespace octomig::events {
 namespace {
 
+// A URL as a log may show it: without its query and fragment (a webhook's query may carry a token)
+// and without user information (https://user:token@host/).
+std::string without_credentials(const std::string& url) {
+  std::string out = url.substr(0, url.find_first_of("?#"));
+  auto scheme = out.find("://");
+  auto authority = scheme == std::string::npos ? 0 : scheme + 3;
+  auto path = out.find('/', authority);
+  auto at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at != std::string::npos && at >= authority) out.erase(authority, at + 1 - authority);
+  return out;
+}
+
 void finish(task_state& s, task_status final_state, timestamp_us at) {
   s.state = final_state;
   s.completed_time = at;
@@ -146,10 +158,9 @@ std::optional<log_line> log_line_for(const envelope& e) {
                             " bytes, SHA-256 " + ev.sha256 + (ev.encrypted ? ", encrypted" : ""));
           },
           [&](const callback_scheduled& ev) {
-            // The URL without its query: a webhook's query may carry a token.
             return line("Info", (ev.kind == "success" ? "Success" : "Failure") +
                                     std::string(" callback scheduled to ") +
-                                    ev.uri.substr(0, ev.uri.find_first_of("?#")));
+                                    without_credentials(ev.uri));
           },
           [&](const maintenance_entered&) { return std::optional<log_line>(); },
           [&](const maintenance_left&) { return std::optional<log_line>(); },

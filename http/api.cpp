@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -43,14 +44,21 @@ struct api::impl {
   std::atomic<std::uint64_t> next_id{0};
 
   std::string request_id() {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++next_id));
-    return id_prefix + "-" + buf;
+    char buf[24];
+    auto n = ++next_id;
+    auto end = std::to_chars(buf, buf + sizeof buf, n, 16).ptr;
+    std::string id;
+    id.reserve(id_prefix.size() + 1 + static_cast<std::size_t>(end - buf));
+    id += id_prefix;
+    id += '-';
+    id.append(buf, end);
+    return id;
   }
 
-  // Every answer carries its request's id (header X-Request-Id; for an error, also the body's
-  // Details.RequestId), and every 5xx is logged with its cause under that id. The log line names
-  // the method and the path only: the query may hold an API key.
+  // Every answer the api makes carries its request's id (header X-Request-Id; for an error, also
+  // the body's Details.RequestId), and every 5xx is logged with its cause under that id. (The
+  // server's own refusals of malformed HTTP, 400/413/431, happen before there is a request.) The
+  // log line names the method and the path only: the query may hold an API key.
   static void annotate(response& r, const std::string& id, const std::string& method,
                        const std::string& path) {
     r.headers.emplace_back("X-Request-Id", id);
@@ -68,7 +76,21 @@ struct api::impl {
     if (auto* errors = o.if_contains("Errors"); errors && errors->is_array())
       for (const auto& e : errors->get_array())
         if (e.is_string()) cause += std::string(" ") + std::string(e.get_string());
-    std::string line = "request " + id + " " + method + " " + path + " answered " +
+    // The path as the client sent it decoded: control characters re-encoded, so that no request
+    // can write a line of its own into the log.
+    std::string shown;
+    for (unsigned char c : path) {
+      if (c >= 0x20 && c != 0x7f) {
+        shown += static_cast<char>(c);
+        continue;
+      }
+      char esc[4];
+      std::snprintf(esc, sizeof esc, "%%%02X", c);
+      shown += esc;
+    }
+    for (auto& c : cause)
+      if (c == '\n' || c == '\r') c = ' ';
+    std::string line = "request " + id + " " + method + " " + shown + " answered " +
                        std::to_string(r.status) + ": " + cause;
     // 503 is the server declining (maintenance, a full queue), not failing.
     if (r.status == 503)

@@ -16,7 +16,7 @@ namespace octomig::http {
 
 struct api_config {
   storage::store* store = nullptr;      // REQUIRES: outlives the api
-  actors::gateway* commands = nullptr;  // REQUIRES: outlives the api
+  actors::gateway* commands = nullptr;  // REQUIRES: outlives every call into the api
   std::string master_key;               // for hashing presented API keys
   std::string installation_id;
   std::string version;  // octomig's own version, e.g. "2026.1.0"

@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -157,10 +159,26 @@ result<request> parse_request(std::string_view raw, std::size_t header_limit,
   return r;
 }
 
+namespace {
+
+// A session whose upload waits for its sink to have room: no handler of the io_context holds it
+// then, only the wake-up its sink keeps. The server abandons such sessions when it stops.
+class upload_waiter {
+ public:
+  virtual ~upload_waiter() = default;
+  // Drops the upload (and with it the sink's wake-up, the waiter's last owner). REQUIRES: no I/O
+  // thread runs.
+  virtual void abandon() = 0;
+};
+
+}  // namespace
+
 struct server::impl {
   server_options opts;
   handler h;
   body_planner planner;
+  std::mutex waiting_mu;
+  std::map<const upload_waiter*, std::weak_ptr<upload_waiter>> waiting;  // guarded by waiting_mu
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
@@ -172,13 +190,23 @@ struct server::impl {
       : opts(std::move(o)), h(std::move(hh)), planner(std::move(p)) {}
 
   void do_accept();
+
+  void start_waiting(const upload_waiter* w, std::weak_ptr<upload_waiter> owner) {
+    std::lock_guard<std::mutex> lock(waiting_mu);
+    waiting[w] = std::move(owner);
+  }
+  void stop_waiting(const upload_waiter* w) {
+    std::lock_guard<std::mutex> lock(waiting_mu);
+    waiting.erase(w);
+  }
 };
 
 namespace {
 
-class session : public std::enable_shared_from_this<session> {
+class session : public std::enable_shared_from_this<session>, public upload_waiter {
  public:
-  // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it.
+  // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it, or,
+  // while an upload waits for room, in its sink's wake-up (abandoned by server::stop).
   session(tcp::socket&& socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
   // An upload interrupted by a disconnect, a timeout or the server stopping releases its sink,
   // whose owner removes whatever it had started to write.
@@ -280,12 +308,18 @@ class session : public std::enable_shared_from_this<session> {
   // and the sink resumes it.
   void read_upload_some() {
     auto& sink = upload_->get().body();
-    if (sink && !sink->ready([self = shared_from_this()] {
-          net::post(self->stream_.get_executor(), [self] {
-            if (self->upload_) self->read_upload_some();
-          });
-        }))
-      return;
+    if (sink) {
+      // Registered before asking, so that a wake-up that comes at once finds the entry to remove.
+      srv_->start_waiting(this, shared_from_this());
+      bool room = sink->ready([self = shared_from_this()] {
+        net::post(self->stream_.get_executor(), [self] {
+          self->srv_->stop_waiting(self.get());
+          if (self->upload_) self->read_upload_some();
+        });
+      });
+      if (!room) return;
+      srv_->stop_waiting(this);
+    }
     // The timeout applies per read: an upload may take far longer than request_timeout in
     // total, but never stalls that long.
     stream_.expires_after(srv_->opts.request_timeout);
@@ -332,6 +366,8 @@ class session : public std::enable_shared_from_this<session> {
     upload_.reset();
     req_.sink.reset();
   }
+
+  void abandon() override { discard_upload(); }
 
   // Sends "100 Continue" first when the client waits for it before sending the body.
   template <class Next>
@@ -528,6 +564,15 @@ void server::stop() {
   impl_->threads.clear();
   beast::error_code ec;
   impl_->acceptor.close(ec);  // no I/O thread runs any more
+  // Uploads waiting for room are held only by their sinks' wake-ups: drop them now, while the
+  // io_context their wake-ups post to still exists.
+  std::map<const upload_waiter*, std::weak_ptr<upload_waiter>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(impl_->waiting_mu);
+    waiting.swap(impl_->waiting);
+  }
+  for (auto& [w, owner] : waiting)
+    if (auto s = owner.lock()) s->abandon();
 }
 
 std::uint16_t server::port() const {

@@ -909,16 +909,21 @@ result<json::object> documents::find_by_name(const std::string& space,
                                              const std::string& name) const {
   const schema* s = mig::find_collection(collection);
   if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
-  auto id = impl_->db.get(cf_names, name_key(space, s->name, owner_id, name), "the name index");
+  // The index row and the document from one snapshot: a row naming no document is damage.
+  store::impl::snapshot view(impl_->db.db.get());
+  auto id = impl_->db.get(cf_names, name_key(space, s->name, owner_id, name), "the name index",
+                          view.get());
   if (!id) return id.err();
   if (!*id)
     return make_error(errc::not_found, "There is no " + s->item_type + " named '" + name + "'.");
-  auto doc = get(space, collection, **id);
-  if (!doc && doc.err().code == errc::not_found)
-    return make_error(errc::corruption, "the name index names " + **id + " for '" + name +
+  auto doc = impl_->load(space, s->name, **id, view.get());
+  if (!doc) return doc.err();
+  if (!*doc)
+    return make_error(errc::corruption, "the name index names " + printable(**id) + " for '" +
+                                            name +
                                             "', but there is no such document; run "
                                             "'octomig-admin projections rebuild'");
-  return doc;
+  return impl_->redact(*s, std::move(**doc));
 }
 
 result<json::object> documents::find_by_slug(const std::string& space,

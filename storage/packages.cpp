@@ -518,8 +518,10 @@ struct package_writer::pipeline {
       }
       changed.notify_all();
       if (woken) {
+        // Called, and let go, outside the lock: it may hold the last reference to its caller.
         lock.unlock();
         woken();
+        woken = nullptr;
         lock.lock();
       }
     }
@@ -723,8 +725,10 @@ result<publish_outcome> publish_package(store& st, const fs::path& feed_root, pu
   auto target = dir / rec.file_name;
   fs::rename(w->path(), target, ec);
   if (ec) {
-    // If dropping the intent fails too, the start-up sweep drops it (the file is still there).
-    static_cast<void>(drop_intent(st, rec));
+    // The rename did not happen. If the intent cannot be dropped either, the temporary file must
+    // stay: the start-up sweep reads a file still there as "never renamed" and drops the intent
+    // (a missing one would read as "renamed", and complete the publish).
+    if (!drop_intent(st, rec)) w->released();
     return make_error(errc::io_error, "cannot move the package into the feed: " + ec.message());
   }
   w->released();
@@ -768,7 +772,12 @@ result<sweep_report> sweep_feed(store& st, const fs::path& feed_root) {
     if (!it->status().ok()) return io(it->status(), "cannot read the package publish records");
   }
   for (const auto& i : intents) {
-    if (fs::exists(incoming / i.temporary_name, ec)) {
+    bool still_there = fs::exists(incoming / i.temporary_name, ec);
+    if (ec)
+      return make_error(errc::io_error, "cannot tell whether the unfinished publish of " +
+                                            i.record.package_id + " " + i.record.version +
+                                            " renamed its file: " + ec.message());
+    if (still_there) {
       if (auto s = drop_intent(st, i.record); !s) return s.err();  // never renamed
       ++report.publishes_dropped;
       continue;

@@ -137,6 +137,19 @@ inline actors::step_spawner instant_step(bool ok, std::string text,
   };
 }
 
+// A worker that takes run and quits without ever answering.
+inline actors::step_spawner mute_step() {
+  return [](caf::actor_system& sys) -> actors::step_actor {
+    return sys.spawn([](actors::step_actor::pointer self) -> actors::step_actor::behavior_type {
+      return {[=](actors::run_atom, const actors::step_context&) {
+        auto never = self->make_response_promise<actors::step_outcome>();
+        self->quit();
+        return never;
+      }};
+    });
+  };
+}
+
 // A journal the test can stall: while stalled, the journal waits before writing each batch.
 struct journal_stall {
   std::mutex mu;
@@ -216,6 +229,12 @@ struct engine_fixture {
     p["Instant"] = actors::pipeline{{{"Do it", instant_step(true, "done")}}, true, {}};
     p["Failing"] = actors::pipeline{{{"Break", instant_step(false, "the step broke")}}, true, {}};
     p["NoMaintenance"] = actors::pipeline{{{"Do it", instant_step(true, "done")}}, false, {}};
+    p["Mute"] = actors::pipeline{{{"Say nothing", mute_step()}}, true, {}};
+    // A pipeline whose after-end command decide refuses (a callback without a URI).
+    p["BadCallback"] = actors::pipeline{
+        {{"Do it", instant_step(true, "done")}}, true, [](const actors::task_end&) {
+          return std::vector<events::task_command>{events::cmd::schedule_callback{"success", ""}};
+        }};
     // A step's fact reaches the next step, and the pipeline schedules a callback with its end.
     events::package_built built{"Sample.1.0.0.zip", 1234, std::string(64, 'a'), true};
     p["Facts"] = actors::pipeline{

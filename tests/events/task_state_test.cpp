@@ -259,3 +259,19 @@ TEST_CASE("the log lines say what happened, in Octopus's categories", "[apply]")
   CHECK_FALSE(log_line_for(envelope{1, stream, 1, at(0), maintenance_entered{""}}));
   CHECK_FALSE(log_line_for(envelope{1, stream, 1, at(0), api_key_created{"k", "user", "h"}}));
 }
+
+TEST_CASE("a callback's log line names its URL without credentials, query or fragment", "[apply]") {
+  auto text = [](const char* kind, const char* uri) {
+    return log_line_for(envelope{1, stream, 1, at(5), callback_scheduled{kind, uri}})->text;
+  };
+  CHECK(text("success", "https://user:secret@hooks.example.com/done?token=abc#x") ==
+        "Success callback scheduled to https://hooks.example.com/done");
+  CHECK(text("failure", "http://hooks.example.com:8080/failed?key=1") ==
+        "Failure callback scheduled to http://hooks.example.com:8080/failed");
+  CHECK(text("success", "https://hooks.example.com/path/with@sign") ==
+        "Success callback scheduled to https://hooks.example.com/path/with@sign");
+  CHECK(text("success", "https://token@hooks.example.com") ==
+        "Success callback scheduled to https://hooks.example.com");
+  auto built = log_line_for(envelope{1, stream, 1, at(5), package_built{"P.zip", 42, "ab", true}});
+  CHECK(built->text == "Package P.zip built: 42 bytes, SHA-256 ab, encrypted");
+}
