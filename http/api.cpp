@@ -55,14 +55,16 @@ struct api::impl {
     return id;
   }
 
-  // Every answer the api makes carries its request's id (header X-Request-Id; for an error, also
-  // the body's Details.RequestId), and every 5xx is logged with its cause under that id. (The
+  // Every error answer the api makes gets an id (header X-Request-Id, and the body's
+  // Details.RequestId), and every 5xx is logged with its cause under that id, so that a user's
+  // error report leads to its log line. (A success needs none, and the GET path stays lean; the
   // server's own refusals of malformed HTTP, 400/413/431, happen before there is a request.) The
   // log line names the method and the path only: the query may hold an API key.
-  static void annotate(response& r, const std::string& id, const std::string& method,
-                       const std::string& path) {
+  void annotate(response& r, const std::string& method, const std::string& path) {
+    if (r.status < 400) return;
+    auto id = request_id();
     r.headers.emplace_back("X-Request-Id", id);
-    if (r.status < 400 || r.content_type.rfind("application/json", 0) != 0) return;
+    if (r.content_type.rfind("application/json", 0) != 0) return;
     json::error_code ec;
     auto v = json::parse(r.body, ec);
     if (ec || !v.is_object() || !v.as_object().contains("ErrorMessage")) return;
@@ -623,7 +625,7 @@ struct api::impl {
       plan = r->plan_body(c);
     }
     if (plan.how == body_plan::reject) {
-      annotate(plan.rejection, request_id(), head.method, head.path);
+      annotate(plan.rejection, head.method, head.path);
       counters.count_request(label, plan.rejection.status);
     }
     return plan;
@@ -708,13 +710,12 @@ void api::handle(const request& req, respond_fn respond) {
   auto* self = impl_.get();
   // The metrics label is the matched route's name, never the raw path (unbounded cardinality).
   auto label = std::make_shared<std::string>("unmatched");
-  self->dispatch(req, *label,
-                 [self, label, id = self->request_id(), method = req.method, path = req.path,
-                  respond = std::move(respond)](response r) {
-                   impl::annotate(r, id, method, path);
-                   self->counters.count_request(*label, r.status);
-                   respond(std::move(r));
-                 });
+  // req lives until respond is called (the server's contract).
+  self->dispatch(req, *label, [self, label, &req, respond = std::move(respond)](response r) {
+    self->annotate(r, req.method, req.path);
+    self->counters.count_request(*label, r.status);
+    respond(std::move(r));
+  });
 }
 
 }  // namespace octomig::http

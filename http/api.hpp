@@ -34,6 +34,7 @@ class api {
   ~api();
 
   // Handles one request; respond is called exactly once, possibly from another thread.
+  // REQUIRES: req stays valid until then.
   void handle(const request& req, respond_fn respond);
   // For the server, before a body is read: for a route that streams its body, to_sink with the
   // route's sink once the caller passed authentication, maintenance mode and role, or reject with

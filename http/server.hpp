@@ -31,6 +31,7 @@ struct server_options {
   std::uint64_t max_upload_bytes = 5ull << 30;
 };
 
+// The request stays valid until the handler has called its respond function (once).
 using handler = std::function<void(const request&, std::function<void(response)>)>;
 // Called on an I/O thread with a request that has no body yet; must not block.
 using body_planner = std::function<body_plan(const request&)>;

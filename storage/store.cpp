@@ -231,11 +231,14 @@ result<std::uint64_t> store::stream_version(const std::string& stream) const {
   return impl_->stored_version(stream);
 }
 
+// The hot path of GET /api/tasks/{id}: decoded straight into the result it returns.
 result<events::task_state> store::task(const std::string& id) const {
-  auto t = impl_->stored_task(id);
-  if (!t) return t.err();
-  if (!*t) return make_error(errc::not_found, "There is no task with the id " + id + ".");
-  return std::move(**t);
+  auto v = impl_->get(cf_tasks, id, "the task projection");
+  if (!v) return v.err();
+  if (!*v) return make_error(errc::not_found, "There is no task with the id " + id + ".");
+  auto t = events::decode_task_state(**v);
+  if (!t) t = impl::damaged_task(id, t.err());
+  return t;
 }
 
 result<std::vector<events::task_state>> store::tasks(const task_filter& f) const {
@@ -270,9 +273,7 @@ result<task_scan> store::scan_tasks(const task_filter& f) const {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto t = events::decode_task_state(it->value().ToStringView());
       if (!t) {
-        found.damaged.push_back(make_error(
-            errc::corruption, "the stored task " + keys::printable(it->key().ToStringView()) +
-                                  " is damaged (" + t.err().message + ")"));
+        found.damaged.push_back(impl::damaged_task(it->key().ToString(), t.err()));
         continue;
       }
       if (keep(*t)) out.push_back(std::move(t.value()));

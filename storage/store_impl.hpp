@@ -135,10 +135,13 @@ struct store::impl {
     if (!v) return v.err();
     if (!*v) return std::optional<events::task_state>();
     auto t = events::decode_task_state(**v);
-    if (!t)
-      return make_error(errc::corruption,
-                        "the stored task " + id + " is damaged (" + t.err().message + ")");
+    if (!t) return damaged_task(id, t.err());
     return std::optional<events::task_state>(std::move(t.value()));
+  }
+
+  static error damaged_task(const std::string& id, const error& why) {
+    return make_error(errc::corruption, "the stored task " + keys::printable(id) + " is damaged (" +
+                                            why.message + ")");
   }
 
   result<maintenance_state> stored_maintenance() const {
