@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -419,6 +420,7 @@ struct package_writer::pipeline {
   static constexpr std::size_t alignment = 4096;
   static constexpr std::size_t max_buffers = 6;
   static constexpr std::uint64_t writeback_step = 8 << 20;
+  static constexpr int background_nice = 10;
   enum job { sha1_job, sha256_job, file_job, job_count };
 
   struct chunk {
@@ -490,6 +492,10 @@ struct package_writer::pipeline {
   }
 
   void run(job which) {
+    // Hashing and writing a package is background work: at a lower priority than the threads that
+    // answer requests (on Linux, nice applies to the calling thread only), so that polls stay fast
+    // while uploads take the rest of the CPU. A failure to lower it changes nothing else.
+    static_cast<void>(::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), background_nice));
     auto& queue = queues[which];
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
