@@ -35,7 +35,7 @@ status run_projections_verify(const invocation& inv) {
             " difference(s) between the read models and the log, the documents or the feed; "
             "stop the server and run 'projections rebuild' (for a damaged package: delete it "
             "and push it again)");
-  std::cout << "the read models match the log and the documents\n";
+  std::cout << "the read models match the log, the documents and the feed\n";
   return ok_status();
 }
 
