@@ -7,7 +7,6 @@
 // through a running octomigd, maintenance mode switched on and off so that the maintenance row
 // exists), then every section works on its own copy of it: it overwrites the value of one real
 // row with garbage, directly in RocksDB, starts octomigd again and probes.
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,69 +19,27 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <curl/curl.h>
 
+#include "process.hpp"
+
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace octomig::server_test;
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "octomig-corruption-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
 // ---- child processes ----
-
-// Reaps pid, waiting at most until deadline: the exit code (128 + signal when killed), or nullopt.
-// Each round waits on the log pipe (when there is one) or for a short tick: a bounded poll.
-std::optional<int> reap(pid_t pid, clock_type::time_point deadline, int fd = -1,
-                        std::string* out = nullptr) {
-  bool open = fd >= 0;
-  while (true) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (clock_type::now() >= deadline) return std::nullopt;
-    pollfd p{open ? fd : -1, POLLIN, 0};
-    poll(&p, 1, 20);
-    if (open && (p.revents & (POLLIN | POLLHUP))) {
-      char buf[4096];
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n > 0 && out) out->append(buf, static_cast<std::size_t>(n));
-      if (n <= 0) open = false;
-    }
-  }
-}
 
 struct run_result {
   int code = -1;
@@ -106,11 +63,7 @@ run_result admin(const fs::path& data, std::vector<std::string> args) {
     close(err_fds[0]);
     std::vector<std::string> all{OCTOMIG_ADMIN, "--data-dir", data.string()};
     for (auto& a : args) all.push_back(a);
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
+    exec_args(std::move(all));
   }
   close(out_fds[1]);
   close(err_fds[1]);
@@ -146,106 +99,6 @@ run_result admin(const fs::path& data, std::vector<std::string> args) {
   return r;
 }
 
-// A running octomigd whose log (stderr) is read through a pipe. started is false when it exited
-// (or did not listen within 20 s) instead; exit_code then holds how it ended.
-struct server_process {
-  pid_t pid = -1;
-  int log_fd = -1;
-  std::string log;
-  int port = 0;
-  bool started = false;
-  std::optional<int> exit_code;
-
-  explicit server_process(const fs::path& data_dir) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 2);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      close(fds[0]);
-      std::vector<std::string> args{
-          OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    log_fd = fds[0];
-    const std::string listening = "listening on http://127.0.0.1:";
-    started = wait_for_log(listening);
-    if (started) {
-      port = std::stoi(log.substr(log.find(listening) + listening.size()));
-      return;
-    }
-    // It ended (its log closed) or hangs: collect how it ended, bounded.
-    exit_code = reap(pid, clock_type::now() + std::chrono::seconds(20), log_fd, &log);
-    if (!exit_code) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    pid = -1;
-  }
-
-  // Reads the log until it contains text; false after the limit or when the log ends.
-  bool wait_for_log(const std::string& text,
-                    std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-    auto deadline = clock_type::now() + limit;
-    while (!contains(log, text)) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-      if (left.count() <= 0) return false;
-      pollfd p{log_fd, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[4096];
-      ssize_t n = read(log_fd, buf, sizeof buf);
-      if (n <= 0) return false;
-      log.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // The log line that contains text, or "".
-  std::string line_with(const std::string& text) const {
-    auto at = log.find(text);
-    if (at == std::string::npos) return {};
-    auto begin = log.rfind('\n', at);
-    begin = begin == std::string::npos ? 0 : begin + 1;
-    auto end = log.find('\n', at);
-    return log.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
-  }
-
-  // Sends SIGTERM and waits (bounded) for the exit status.
-  int stop() {
-    if (pid < 0) return exit_code.value_or(-1);
-    kill(pid, SIGTERM);
-    auto code = reap(pid, clock_type::now() + std::chrono::seconds(20), log_fd, &log);
-    if (!code) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-      FAIL("octomigd did not exit within 20 s of SIGTERM");
-    }
-    pid = -1;
-    exit_code = code;
-    return *code;
-  }
-
-  ~server_process() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (log_fd >= 0) close(log_fd);
-  }
-  server_process(const server_process&) = delete;
-  server_process& operator=(const server_process&) = delete;
-};
-
 // ---- HTTP ----
 
 struct reply {
@@ -253,11 +106,6 @@ struct reply {
   std::string body;
   std::string request_id;  // the X-Request-Id header
 };
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
 
 std::size_t collect_request_id(char* data, std::size_t size, std::size_t n, void* out) {
   std::string line(data, size * n);
@@ -435,7 +283,7 @@ std::string slashed(std::string k) {
 // ---- the sample instance ----
 
 struct sample {
-  temp_dir dir;
+  temp_dir dir{"octomig-corruption"};
   fs::path data;
   std::string admin_key;
   std::string robot_key;  // a user-role key; held in memory only, never printed
@@ -454,7 +302,7 @@ void build(sample& s) {
   while (!s.robot_key.empty() && (s.robot_key.back() == '\n' || s.robot_key.back() == '\r'))
     s.robot_key.pop_back();
   REQUIRE(starts_with(s.robot_key, "API-"));
-  s.admin_key = read_text(s.data / "admin-api-key");
+  s.admin_key = read_file(s.data / "admin-api-key");
   REQUIRE(starts_with(s.admin_key, "API-"));
 
   server_process d(s.data);
@@ -497,7 +345,7 @@ const sample& prepared() {
 
 // A copy of the sample's data directory, for one section to damage.
 struct damaged_copy {
-  temp_dir dir;
+  temp_dir dir{"octomig-corruption"};
   fs::path data;
   explicit damaged_copy(const sample& s) : data(dir.path / "data") {
     std::error_code ec;

@@ -1,135 +1,22 @@
 // octomigd as a process: first start, restart, clean shutdown on signals, flags.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <curl/curl.h>
 #include <boost/json.hpp>
 
+#include "process.hpp"
+
 namespace fs = std::filesystem;
+using namespace octomig::server_test;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "octomig-server-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-// A running octomigd whose log (stderr) is read through a pipe.
-struct server_process {
-  pid_t pid = -1;
-  int log_fd = -1;
-  std::string log;
-  int port = 0;
-
-  explicit server_process(const fs::path& data_dir, std::vector<std::string> extra = {}) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 2);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      close(fds[0]);
-      std::vector<std::string> args{
-          OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
-      for (auto& e : extra) args.push_back(e);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    log_fd = fds[0];
-    REQUIRE(wait_for_log("listening on http://127.0.0.1:"));
-    auto at = log.find("listening on http://127.0.0.1:") +
-              std::string("listening on http://127.0.0.1:").size();
-    port = std::stoi(log.substr(at));
-  }
-
-  // Reads the log until it contains text; false after the limit or when the log ends.
-  bool wait_for_log(const std::string& text,
-                    std::chrono::seconds limit = std::chrono::seconds(20)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (log.find(text) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{log_fd, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[4096];
-      ssize_t n = read(log_fd, buf, sizeof buf);
-      if (n <= 0) return false;
-      log.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // Sends sig and waits (bounded) for the exit status.
-  int stop(int sig = SIGTERM) {
-    kill(pid, sig);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pid_t r = waitpid(pid, &status, WNOHANG);
-      if (r == pid) {
-        pid = -1;
-        wait_for_log("\n\n", std::chrono::seconds(0));
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(log_fd, buf, sizeof buf)) > 0)
-          log.append(buf, static_cast<std::size_t>(n));
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      pollfd p{log_fd, POLLIN, 0};
-      poll(&p, 1, 20);  // wakes early on log output; bounded by the deadline above
-      char buf[4096];
-      if (p.revents & POLLIN) {
-        ssize_t n = read(log_fd, buf, sizeof buf);
-        if (n > 0) log.append(buf, static_cast<std::size_t>(n));
-      }
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    pid = -1;
-    FAIL("octomigd did not exit within 20 s of the signal");
-    return -1;
-  }
-
-  ~server_process() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      int status;
-      waitpid(pid, &status, 0);
-    }
-    if (log_fd >= 0) close(log_fd);
-  }
-};
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
 
 long get(int port, const std::string& path, const std::string& key, std::string& body) {
   CURL* c = curl_easy_init();
@@ -150,24 +37,18 @@ long get(int port, const std::string& path, const std::string& key, std::string&
   return status;
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE(
     "the first start creates the data directory, keys readable by the owner only, and a working "
     "admin key",
     "[octomigd]") {
-  temp_dir dir;
+  temp_dir dir("octomig-server");
   auto data = dir.path / "data";
   std::string installation;
   {
     server_process d(data);
+    REQUIRE(d.started);
     for (const char* f : {"master.key", "admin-api-key"}) {
       struct stat st {};
       REQUIRE(stat((data / f).c_str(), &st) == 0);
@@ -189,6 +70,7 @@ TEST_CASE(
   SECTION("a later start reuses the installation id and the keys") {
     auto key_before = read_file(data / "admin-api-key");
     server_process d(data);
+    REQUIRE(d.started);
     CHECK(d.log.find("created an admin API key") == std::string::npos);
     std::string body;
     REQUIRE(get(d.port, "/api", "", body) == 200);
@@ -224,8 +106,9 @@ TEST_CASE("octomigd documents its flags and refuses bad ones", "[octomigd]") {
 }
 
 TEST_CASE("octomigd refuses to start a second time on the same data directory", "[octomigd]") {
-  temp_dir dir;
+  temp_dir dir("octomig-server");
   server_process first(dir.path);
+  REQUIRE(first.started);
   std::string cmd =
       std::string(OCTOMIGD) + " --data-dir '" + dir.path.string() + "' --listen 127.0.0.1:0 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
