@@ -27,7 +27,8 @@
 
 #include <curl/curl.h>
 
-#include "process.hpp"
+#include "storage/store_impl.hpp"
+#include "tests/server/process.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -201,24 +202,19 @@ void check_reported(server_process& d, const reply& r, const std::vector<std::st
 
 // ---- RocksDB ----
 
-// Column families in store_impl.hpp's fixed order.
-enum cf_index : std::size_t {
-  cf_default,
-  cf_events,
-  cf_streams,
-  cf_tasks,
-  cf_task_logs,
-  cf_documents,
-  cf_names,
-  cf_packages,
-  cf_api_keys,
-  cf_meta,
-  cf_references,
-  cf_count
-};
-const char* const cf_names_list[cf_count] = {"default",   "events",    "streams",   "tasks",
-                                             "task_logs", "documents", "names",     "packages",
-                                             "api_keys",  "meta",      "references"};
+// The column families in the store's own fixed order (storage/store_impl.hpp).
+using cf_index = octomig::storage::cf_id;
+using octomig::storage::cf_api_keys;
+using octomig::storage::cf_documents;
+using octomig::storage::cf_events;
+using octomig::storage::cf_meta;
+using octomig::storage::cf_names;
+using octomig::storage::cf_names_list;
+using octomig::storage::cf_packages;
+using octomig::storage::cf_references;
+using octomig::storage::cf_streams;
+using octomig::storage::cf_task_logs;
+using octomig::storage::cf_tasks;
 
 const std::string garbage("\x07garbage\xff", 9);
 

@@ -11,7 +11,7 @@
 #include <curl/curl.h>
 #include <boost/json.hpp>
 
-#include "process.hpp"
+#include "tests/server/process.hpp"
 
 namespace fs = std::filesystem;
 using namespace octomig::server_test;
