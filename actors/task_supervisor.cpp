@@ -43,7 +43,6 @@ struct running_task {
   // Maintenance mode for the task: none (its pipeline needs none, or it never asked), asked (the
   // switch was sent and may or may not have happened), held (switched on for it).
   enum class maintenance { none, asked, held } maintenance = maintenance::none;
-  bool needs_maintenance = false;
   bool finishing = false;  // its final event is on its way: nothing else may end it
   pipeline steps;
   step_context context;
@@ -403,8 +402,8 @@ void run_step(sup self, std::size_t index) {
                 run_step(self, index + 1);
               });
             },
-            // The worker ended without answering (a normal exit too: CAF may deliver its down
-            // message before this error, so the down handler leaves that case to us).
+            // The request failed because the worker died; its down message may come first, and
+            // step_ended makes whichever comes second a no-op.
             [=](caf::error& e) {
               if (!step_ended(self, gen, worker)) return;
               if (self->state.running->ending) return complete_ending(self);
@@ -432,7 +431,6 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
   r.id = task.id;
   r.name = task.name;
   r.generation = ++s.generation;
-  r.needs_maintenance = steps.needs_maintenance;
   r.steps = std::move(steps);
   r.started = runtime::now_us();
   r.context.task_id = task.id;
@@ -466,7 +464,7 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
     if (!known)
       return complete(self, events::cmd::fail{"No pipeline runs tasks of type " + t->name + "."});
     if (run.ending) return complete_ending(self);
-    if (!run.needs_maintenance) return run_first_step(self);
+    if (!run.steps.needs_maintenance) return run_first_step(self);
     run.maintenance = running_task::maintenance::asked;
     auto failed = [self, gen](const std::string& why) {
       if (!current(self, gen)) return;
@@ -485,6 +483,12 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
   });
 }
 
+// The pipeline of a task type; an unknown type gets an empty one (its start fails the task).
+pipeline pipeline_of(const supervisor_config& cfg, const std::string& type) {
+  auto it = cfg.pipelines.find(type);
+  return it != cfg.pipelines.end() ? it->second : pipeline{{}, false, {}};
+}
+
 void try_start(sup self) {
   auto& s = self->state;
   while (s.recovered && !s.halted && !s.running && !s.queue.empty()) {
@@ -496,8 +500,7 @@ void try_start(sup self) {
       return;
     }
     if (task->state != events::task_status::queued) continue;  // canceled meanwhile
-    auto it = s.cfg.pipelines.find(task->name);
-    begin(self, *task, it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false, {}});
+    begin(self, *task, pipeline_of(s.cfg, task->name));
   }
 }
 
@@ -518,12 +521,11 @@ void report_damage(const std::vector<error>& damaged) {
                "repairs it");
 }
 
-void recovery_failed(sup self, const std::shared_ptr<recovery>& rec, error err) {
+void recovery_failed(const std::shared_ptr<recovery>& rec, error err) {
   if (rec->failed) return;
   rec->failed = err;
   log::error("start-up recovery failed: " + err.message);
   rec->rp.deliver(status(std::move(err)));
-  static_cast<void>(self);
 }
 
 // The last steps of recovery: give back maintenance mode, empty work/, re-queue.
@@ -539,21 +541,20 @@ void recover_rest(sup self, std::shared_ptr<recovery> rec) {
       fs::remove_all(entry.path(), rm);
       if (rm)
         return recovery_failed(
-            self, rec,
-            make_error(errc::io_error, "cannot remove " + entry.path().filename().string() +
-                                           " from the work folder: " + rm.message()));
+            rec, make_error(errc::io_error, "cannot remove " + entry.path().filename().string() +
+                                                " from the work folder: " + rm.message()));
       ++removed;
     }
     if (ec && ec != std::errc::no_such_file_or_directory)
       return recovery_failed(
-          self, rec, make_error(errc::io_error, "cannot read the work folder: " + ec.message()));
+          rec, make_error(errc::io_error, "cannot read the work folder: " + ec.message()));
     if (removed)
       log::info("recovery: removed " + std::to_string(removed) + " leftover work folder(s)");
     storage::task_filter queued;
     queued.states = {events::task_status::queued};
     // Damaged rows were reported by the first scan.
     auto scan = st.cfg.store->scan_tasks(queued);
-    if (!scan) return recovery_failed(self, rec, scan.err());
+    if (!scan) return recovery_failed(rec, scan.err());
     const auto& q = scan->tasks;
     // Newest first; the queue runs oldest first.
     for (auto it = q.rbegin(); it != q.rend(); ++it) st.queue.push_back(it->id);
@@ -576,14 +577,13 @@ void recover_rest(sup self, std::shared_ptr<recovery> rec) {
   self->request(s.cfg.guard, guard_wait(s.cfg), leave_atom::value, holder)
       .then(
           [=](maintenance_reply& left) {
-            if (!left) return recovery_failed(self, rec, left.err());
+            if (!left) return recovery_failed(rec, left.err());
             requeue();
           },
           [=](caf::error& e) {
             recovery_failed(
-                self, rec,
-                make_error(errc::unavailable,
-                           "maintenance mode could not be given back: " + to_string(e)));
+                rec, make_error(errc::unavailable,
+                                "maintenance mode could not be given back: " + to_string(e)));
           });
 }
 
@@ -592,12 +592,12 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
   auto rec = std::make_shared<recovery>();
   rec->rp = rp;
   auto highest = s.cfg.store->highest_task_number();
-  if (!highest) return recovery_failed(self, rec, highest.err());
+  if (!highest) return recovery_failed(rec, highest.err());
   s.next_number = *highest;
   storage::task_filter running_filter;
   running_filter.states = {events::task_status::executing, events::task_status::cancelling};
   auto scan = s.cfg.store->scan_tasks(running_filter);
-  if (!scan) return recovery_failed(self, rec, scan.err());
+  if (!scan) return recovery_failed(rec, scan.err());
   report_damage(scan->damaged);
   const auto& found = scan->tasks;
   if (found.empty()) return recover_rest(self, rec);
@@ -608,26 +608,20 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
     // Its facts so far, for what its pipeline appends after the end (a failure callback).
     task_end end{t.id, t.arguments_json, events::task_status::failed, {}};
     auto history = s.cfg.store->read_stream(t.id);
-    if (!history) return recovery_failed(self, rec, history.err());
+    if (!history) return recovery_failed(rec, history.err());
     for (const auto& e : *history)
       if (events::is_step_fact(e.body)) end.facts.push_back(e.body);
-    std::vector<std::string> warnings;
-    std::error_code ec;
-    fs::remove_all(s.cfg.work_root / t.id, ec);
-    if (ec)
-      warnings.push_back("The work folder of this task could not be removed: " + ec.message());
-    auto it = s.cfg.pipelines.find(t.name);
-    pipeline p = it != s.cfg.pipelines.end() ? it->second : pipeline{{}, false, {}};
+    // Its work folder goes with the rest of work/ once every interrupted task is closed.
     auto closed = [self, rec, id = t.id](task_reply r) {
       if (!r)
         return recovery_failed(
-            self, rec,
+            rec,
             make_error(r.err().code, "task " + id + " could not be closed: " + r.err().message));
       if (--rec->pending == 0 && !rec->failed) recover_rest(self, rec);
     };
     enqueue_entries(self, t.id,
-                    end_entries(p, end, warnings, events::cmd::interrupt{interrupted_message},
-                                std::move(closed)));
+                    end_entries(pipeline_of(s.cfg, t.name), end, {},
+                                events::cmd::interrupt{interrupted_message}, std::move(closed)));
   }
 }
 
