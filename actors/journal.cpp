@@ -12,17 +12,16 @@ void journal_loop(caf::blocking_actor* self, storage::store* st, journal_options
   std::vector<caf::typed_response_promise<append_reply>> promises;
   std::vector<std::optional<caf::timestamp>> deadlines;
 
-  auto take = [&](append_atom, storage::append_request& r) {
+  // Both forms of append join the batch; the promise is answered once the batch is written.
+  auto join = [&](storage::append_request& r, std::optional<caf::timestamp> deadline) {
     batch.push_back(std::move(r));
-    deadlines.emplace_back();
-    promises.push_back(self->make_response_promise<append_reply>());
-    return promises.back();  // answered once the batch is written
-  };
-  auto take_until = [&](append_atom, storage::append_request& r, caf::timestamp deadline) {
-    batch.push_back(std::move(r));
-    deadlines.emplace_back(deadline);
+    deadlines.push_back(deadline);
     promises.push_back(self->make_response_promise<append_reply>());
     return promises.back();
+  };
+  auto take = [&](append_atom, storage::append_request& r) { return join(r, std::nullopt); };
+  auto take_until = [&](append_atom, storage::append_request& r, caf::timestamp deadline) {
+    return join(r, deadline);
   };
   auto stop = [&](stop_atom) { running = false; };
   auto exited = [&](caf::exit_msg&) { running = false; };
