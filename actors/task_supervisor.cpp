@@ -510,6 +510,7 @@ struct recovery {
   caf::typed_response_promise<status> rp;
   std::size_t pending = 0;
   std::optional<error> failed;
+  std::vector<std::string> queued;  // oldest first: the queue to run once recovery is done
 };
 
 // Damaged rows do not keep the server down: each is logged (the API answers 500 for it) until
@@ -550,15 +551,10 @@ void recover_rest(sup self, std::shared_ptr<recovery> rec) {
           rec, make_error(errc::io_error, "cannot read the work folder: " + ec.message()));
     if (removed)
       log::info("recovery: removed " + std::to_string(removed) + " leftover work folder(s)");
-    storage::task_filter queued;
-    queued.states = {events::task_status::queued};
-    // Damaged rows were reported by the first scan.
-    auto scan = st.cfg.store->scan_tasks(queued);
-    if (!scan) return recovery_failed(rec, scan.err());
-    const auto& q = scan->tasks;
-    // Newest first; the queue runs oldest first.
-    for (auto it = q.rbegin(); it != q.rend(); ++it) st.queue.push_back(it->id);
-    if (!q.empty()) log::info("recovery: " + std::to_string(q.size()) + " queued task(s) will run");
+    // Nothing could queue meanwhile: commands wait for recovery to be done.
+    for (const auto& id : rec->queued) st.queue.push_back(id);
+    if (!rec->queued.empty())
+      log::info("recovery: " + std::to_string(rec->queued.size()) + " queued task(s) will run");
     st.recovered = true;
     rec->rp.deliver(status(ok_t{}));
     try_start(self);
@@ -594,12 +590,21 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
   auto highest = s.cfg.store->highest_task_number();
   if (!highest) return recovery_failed(rec, highest.err());
   s.next_number = *highest;
-  storage::task_filter running_filter;
-  running_filter.states = {events::task_status::executing, events::task_status::cancelling};
-  auto scan = s.cfg.store->scan_tasks(running_filter);
+  // One scan finds both the tasks a restart interrupted and the queue to run again.
+  storage::task_filter unfinished;
+  unfinished.states = {events::task_status::executing, events::task_status::cancelling,
+                       events::task_status::queued};
+  auto scan = s.cfg.store->scan_tasks(unfinished);
   if (!scan) return recovery_failed(rec, scan.err());
   report_damage(scan->damaged);
-  const auto& found = scan->tasks;
+  std::vector<events::task_state> found;
+  // Newest first; the queue runs oldest first.
+  for (auto it = scan->tasks.rbegin(); it != scan->tasks.rend(); ++it) {
+    if (it->state == events::task_status::queued)
+      rec->queued.push_back(it->id);
+    else
+      found.push_back(std::move(*it));
+  }
   if (found.empty()) return recover_rest(self, rec);
   rec->pending = found.size();
   for (const auto& t : found) {
