@@ -33,26 +33,28 @@ namespace {
 // different packages do not wait on each other: each package key has its own mutex, which lives
 // while someone holds or waits for it.
 class package_locks {
+  struct entry {
+    std::mutex mutex;
+    std::size_t users = 0;  // guarded by mu_: guards holding or waiting for mutex
+  };
+  std::mutex mu_;  // guards locks_ only; never held while a package's mutex is waited for
+  std::unordered_map<std::string, entry> locks_;
+
  public:
   class guard {
    public:
     guard(package_locks& owner, std::string key) : owner_(owner), key_(std::move(key)) {
-      std::shared_ptr<std::mutex> m;
       {
         std::lock_guard<std::mutex> lock(owner_.mu_);
-        auto& entry = owner_.locks_[key_];
-        if (!entry.mutex) entry.mutex = std::make_shared<std::mutex>();
-        ++entry.users;
-        m = entry.mutex;
+        entry_ = &owner_.locks_[key_];  // unordered_map nodes stay put: the pointer stays valid
+        ++entry_->users;
       }
-      mutex_ = std::move(m);
-      mutex_->lock();
+      entry_->mutex.lock();
     }
     ~guard() {
-      mutex_->unlock();
+      entry_->mutex.unlock();
       std::lock_guard<std::mutex> lock(owner_.mu_);
-      auto it = owner_.locks_.find(key_);
-      if (--it->second.users == 0) owner_.locks_.erase(it);
+      if (--entry_->users == 0) owner_.locks_.erase(key_);
     }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
@@ -60,16 +62,8 @@ class package_locks {
    private:
     package_locks& owner_;
     std::string key_;
-    std::shared_ptr<std::mutex> mutex_;
+    entry* entry_ = nullptr;
   };
-
- private:
-  struct entry {
-    std::shared_ptr<std::mutex> mutex;
-    std::size_t users = 0;
-  };
-  std::mutex mu_;  // guards locks_ only; never held while a package's mutex is waited for
-  std::unordered_map<std::string, entry> locks_;
 };
 
 package_locks feed_locks;
