@@ -263,19 +263,20 @@ struct documents::impl {
     auto text = db.get(cf_documents, doc_key(space, collection, id), "the documents", at);
     if (!text) return text.err();
     if (!*text) return std::optional<json::object>();
-    return parse_stored(collection, id, **text);
+    auto d = parse_stored(collection, id, **text);
+    if (!d) return d.err();
+    return std::optional<json::object>(std::move(d.value()));
   }
 
-  static result<std::optional<json::object>> parse_stored(const std::string& collection,
-                                                          const std::string& id,
-                                                          std::string_view text) {
+  // errc::corruption when the stored bytes are not a JSON object.
+  static result<json::object> parse_stored(const std::string& collection, const std::string& id,
+                                           std::string_view text) {
     json::error_code ec;
     auto v = json::parse(text, ec);
     if (ec || !v.is_object())
       return make_error(errc::corruption, "the stored document " + id + " of " + collection +
-                                              " is damaged (not a "
-                                              "JSON object)");
-    return std::optional<json::object>(std::move(v.as_object()));
+                                              " is damaged (not a JSON object)");
+    return std::move(v.as_object());
   }
 
   // Calls fn(key without the prefix, value) for each row of cf under prefix, in key order; stops
@@ -359,7 +360,7 @@ struct documents::impl {
     for (auto& [id, text] : *texts) {
       auto d = parse_stored(collection, id, text);
       if (!d) return d.err();
-      out.emplace_back(std::move(id), std::move(**d));
+      out.emplace_back(std::move(id), std::move(d.value()));
     }
     return out;
   }
@@ -802,10 +803,8 @@ result<document_page> documents::page(const std::string& space, const std::strin
     return (q.name.empty() || iequals(name, q.name)) &&
            (q.partial_name.empty() || icontains(name, q.partial_name));
   };
-  auto parse = [&](const std::string& id, const std::string& text) -> result<json::object> {
-    auto d = impl::parse_stored(s->name, id, text);
-    if (!d) return d.err();
-    return std::move(**d);
+  auto parse = [&](const std::string& id, const std::string& text) {
+    return impl::parse_stored(s->name, id, text);
   };
 
   // One consistent view for the whole page: the index rows and the documents they name as one
