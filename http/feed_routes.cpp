@@ -40,15 +40,13 @@ class feed_routes {
   // buffers and a temporary file, so their number is capped (api_config::max_concurrent_uploads).
   class upload_slot {
    public:
-    explicit upload_slot(std::atomic<std::size_t>& count) : count_(&count) {}
-    ~upload_slot() {
-      if (count_) --*count_;
-    }
+    explicit upload_slot(std::atomic<std::size_t>& count) : count_(count) {}
+    ~upload_slot() { --count_; }
     upload_slot(const upload_slot&) = delete;
     upload_slot& operator=(const upload_slot&) = delete;
 
    private:
-    std::atomic<std::size_t>* count_;
+    std::atomic<std::size_t>& count_;
   };
 
   std::unique_ptr<upload_slot> take_slot() const {
@@ -115,9 +113,9 @@ class feed_routes {
   }
 
   // The sink a push's body goes to as it arrives (every decision is answered once the body has
-  // ended, so that a client always reads a whole response).
-  std::shared_ptr<package_upload> start_push(const call& c,
-                                             std::unique_ptr<upload_slot> slot) const;
+  // ended, so that a client always reads a whole response); nullptr when every upload slot is
+  // taken.
+  std::shared_ptr<package_upload> start_push(const call& c) const;
 
   body_plan plan_push(const call& c) const;
 
@@ -313,21 +311,22 @@ class package_upload final : public body_sink {
   multipart_parser parser_;              // last: its callbacks use the members above
 };
 
-std::shared_ptr<package_upload> feed_routes::start_push(const call& c,
-                                                        std::unique_ptr<upload_slot> slot) const {
+std::shared_ptr<package_upload> feed_routes::start_push(const call& c) const {
+  auto slot = take_slot();
+  if (!slot) return nullptr;
   return std::make_shared<package_upload>(*this, c, std::move(slot));
 }
 
 body_plan feed_routes::plan_push(const call& c) const {
   body_plan plan;
-  auto slot = take_slot();
-  if (!slot) {
+  auto upload = start_push(c);
+  if (!upload) {
     plan.how = body_plan::reject;
     plan.rejection = too_many_uploads(cfg_.max_concurrent_uploads);
     return plan;
   }
   plan.how = body_plan::to_sink;
-  plan.sink = start_push(c, std::move(slot));
+  plan.sink = std::move(upload);
   return plan;
 }
 
@@ -335,9 +334,8 @@ void feed_routes::push(const call& c, const respond_fn& respond) const {
   auto upload = std::dynamic_pointer_cast<package_upload>(c.req.sink);
   if (!upload) {
     // Without the server's planner (a handler called directly) the body arrived in memory.
-    auto slot = take_slot();
-    if (!slot) return respond(too_many_uploads(cfg_.max_concurrent_uploads));
-    upload = start_push(c, std::move(slot));
+    upload = start_push(c);
+    if (!upload) return respond(too_many_uploads(cfg_.max_concurrent_uploads));
     upload->write(c.req.body.data(), c.req.body.size());
   }
   package_upload::complete(std::move(upload), respond);
