@@ -15,6 +15,10 @@ template <class A>
 void serialize(A& a, log_line& l) {
   a(l.category, l.occurred_at, l.text);
 }
+template <class A>
+void serialize(A& a, collection_count& c) {
+  a(c.collection, c.count);
+}
 }  // namespace octomig::events
 
 // Strings are read in bounded chunks: cereal's own load resizes the string to the length field
@@ -37,19 +41,27 @@ void load(PortableBinaryInputArchive& ar, std::string& s) {
   }
 }
 
-// A task_recorded's log is a vector of structs. cereal's own vector load resizes to the length
-// field first, with the same failure as strings above; this one grows the vector as elements
-// actually decode, so a damaged length ends in a short-buffer error instead. Same wire format.
-void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::log_line>& v) {
+// Vectors of structs (a task_recorded's log, a documents_collected's counts). cereal's own vector
+// load resizes to the length field first, with the same failure as strings above; this one grows
+// the vector as elements actually decode, so a damaged length ends in a short-buffer error
+// instead. Same wire format.
+template <class T>
+void load_grown(PortableBinaryInputArchive& ar, std::vector<T>& v) {
   size_type size = 0;
   ar(make_size_tag(size));
   v.clear();
   v.reserve(static_cast<std::size_t>(std::min<size_type>(size, 1024)));
   for (size_type i = 0; i < size; ++i) {
-    octomig::events::log_line line;
-    ar(line);
-    v.push_back(std::move(line));
+    T element;
+    ar(element);
+    v.push_back(std::move(element));
   }
+}
+void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::log_line>& v) {
+  load_grown(ar, v);
+}
+void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::collection_count>& v) {
+  load_grown(ar, v);
 }
 }  // namespace cereal
 
@@ -116,6 +128,30 @@ void serialize(A& a, callback_scheduled& e) {
   a(e.kind, e.uri);
 }
 template <class A>
+void serialize(A& a, documents_collected& e) {
+  a(e.counts, e.task_logs, e.left_out);
+}
+template <class A>
+void serialize(A& a, package_pushed& e) {
+  a(e.destination, e.space_id, e.size_bytes, e.attempts, e.already_there);
+}
+template <class A>
+void serialize(A& a, package_published_locally& e) {
+  a(e.space_id, e.package_id, e.version, e.size_bytes);
+}
+template <class A>
+void serialize(A& a, callback_attempted& e) {
+  a(e.kind, e.attempt, e.http_status, e.outcome);
+}
+template <class A>
+void serialize(A& a, callback_delivered& e) {
+  a(e.kind, e.http_status);
+}
+template <class A>
+void serialize(A& a, callback_abandoned& e) {
+  a(e.kind, e.reason);
+}
+template <class A>
 void serialize(A& a, maintenance_entered& e) {
   a(e.task_id);
 }
@@ -135,7 +171,8 @@ void serialize(A& a, api_key_revoked& e) {
 namespace {
 
 constexpr std::uint8_t envelope_format = 1;
-constexpr std::uint8_t task_state_format = 1;
+// 2: adds callbacks_pending. Format 1 rows are from schema 2 stores, which are rebuilt on open.
+constexpr std::uint8_t task_state_format = 2;
 constexpr std::uint8_t log_line_format = 1;
 
 // Reads from a string_view without copying it.
@@ -261,7 +298,8 @@ std::string encode(const task_state& s) {
     auto state = static_cast<std::uint8_t>(t.state);
     out(format, t.id, t.version, t.name, t.description, t.space_id, t.arguments_json, state,
         t.queue_time, t.start_time, t.completed_time, t.last_updated, t.error_message,
-        t.has_warnings_or_errors, t.time_limit_ms, t.server_node, t.current_step, t.log_line_count);
+        t.has_warnings_or_errors, t.time_limit_ms, t.server_node, t.current_step, t.log_line_count,
+        t.callbacks_pending);
   }
   return std::move(os).str();
 }
@@ -272,11 +310,13 @@ result<task_state> decode_task_state(std::string_view bytes) {
       [&](cereal::PortableBinaryInputArchive& in, task_state& t) -> std::string {
         std::uint8_t format = 0, state = 0;
         in(format);
-        if (format != task_state_format) return "unknown format " + std::to_string(format);
+        if (format != 1 && format != task_state_format)
+          return "unknown format " + std::to_string(format);
         in(t.id, t.version, t.name, t.description, t.space_id, t.arguments_json, state,
            t.queue_time, t.start_time, t.completed_time, t.last_updated, t.error_message,
            t.has_warnings_or_errors, t.time_limit_ms, t.server_node, t.current_step,
            t.log_line_count);
+        if (format >= 2) in(t.callbacks_pending);
         t.state = static_cast<task_status>(state);
         return {};
       });

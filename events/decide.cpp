@@ -111,6 +111,18 @@ events_or_error decide(const task_state& s, const task_command& c) {
               return refuse(s, ("schedule a " + cb.kind + " callback").c_str());
             return one(callback_scheduled{cb.kind, cb.uri});
           },
+          [&](const cmd::record_callback_attempt& a) -> events_or_error {
+            if (s.callbacks_pending == 0) return refuse(s, "record a callback attempt");
+            return one(callback_attempted{a.kind, a.attempt, a.http_status, a.outcome});
+          },
+          [&](const cmd::deliver_callback& d) -> events_or_error {
+            if (s.callbacks_pending == 0) return refuse(s, "record a callback as delivered");
+            return one(callback_delivered{d.kind, d.http_status});
+          },
+          [&](const cmd::abandon_callback& a) -> events_or_error {
+            if (s.callbacks_pending == 0) return refuse(s, "abandon a callback");
+            return one(callback_abandoned{a.kind, a.reason});
+          },
       },
       c);
 }

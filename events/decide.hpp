@@ -54,12 +54,28 @@ struct record_fact {
 struct schedule_callback {
   std::string kind, uri;
 };
+// The callback notifier's record of one attempt, and of the callback's end (after the task's end,
+// while the callback is open).
+struct record_callback_attempt {
+  std::string kind;
+  std::uint32_t attempt = 0;
+  std::uint32_t http_status = 0;
+  std::string outcome;
+};
+struct deliver_callback {
+  std::string kind;
+  std::uint32_t http_status = 0;
+};
+struct abandon_callback {
+  std::string kind, reason;
+};
 }  // namespace cmd
 
 using task_command =
     std::variant<cmd::queue, cmd::start, cmd::start_step, cmd::finish_step, cmd::log, cmd::warn,
                  cmd::request_cancel, cmd::succeed, cmd::fail, cmd::confirm_canceled, cmd::time_out,
-                 cmd::interrupt, cmd::record, cmd::record_fact, cmd::schedule_callback>;
+                 cmd::interrupt, cmd::record, cmd::record_fact, cmd::schedule_callback,
+                 cmd::record_callback_attempt, cmd::deliver_callback, cmd::abandon_callback>;
 
 // An empty vector means the command is already satisfied (e.g. a second cancel request).
 result<std::vector<event_body>> decide(const task_state& s, const task_command& c);

@@ -15,7 +15,10 @@ std::uint16_t type_tag(const event_body& body) {
 }
 
 bool is_step_fact(const event_body& b) {
-  return std::holds_alternative<package_built>(b);
+  return std::holds_alternative<package_built>(b) ||
+         std::holds_alternative<documents_collected>(b) ||
+         std::holds_alternative<package_pushed>(b) ||
+         std::holds_alternative<package_published_locally>(b);
 }
 
 bool is_task_stream(const std::string& stream) {

@@ -114,12 +114,61 @@ struct package_built {
   bool encrypted;      // the documents and logs are inside payload.bin
 };
 
+// The exporter collected a closure of documents from one snapshot of the store.
+struct collection_count {
+  std::string collection;  // a collection of the schema table ("Projects")
+  std::uint64_t count;
+};
+struct documents_collected {
+  std::vector<collection_count>
+      counts;               // in the schema table's order; collections with none left out
+  std::uint64_t task_logs;  // logs of exported tasks (IncludeTaskLogs)
+  std::uint64_t left_out;  // references into parts an Ignore* flag left out, listed in the manifest
+};
+
+// The package reached the destination's built-in feed.
+struct package_pushed {
+  std::string destination;  // the destination's base URL without userinfo, query or fragment
+  std::string space_id;     // the destination space whose feed received it
+  std::uint64_t size_bytes;
+  std::uint32_t attempts;  // 1 when the first attempt went through
+  bool already_there;      // a retried push found the same file (same SHA-1) there already
+};
+
+// With no destination, the package was published in this server's own built-in feed.
+struct package_published_locally {
+  std::string space_id;
+  std::string package_id;
+  std::string version;
+  std::uint64_t size_bytes;
+};
+
 // A callback is due because the task ended: the outbox of the callback notifier. It is appended in
 // the same batch as the task's final event, so it can be neither lost nor scheduled for a task that
 // did not end.
 struct callback_scheduled {
   std::string kind;  // "success" or "failure"
   std::string uri;   // as the request gave it: an absolute http(s) URL
+};
+
+// One attempt to send a scheduled callback, whatever came of it.
+struct callback_attempted {
+  std::string kind;           // "success" or "failure"
+  std::uint32_t attempt;      // from 1
+  std::uint32_t http_status;  // 0 when no answer came
+  std::string outcome;        // "200 OK", or the transport error; never a secret
+};
+
+// The callback was answered with 2xx: it is never sent again.
+struct callback_delivered {
+  std::string kind;
+  std::uint32_t http_status;
+};
+
+// The callback was given up after its last attempt, or because it can never succeed.
+struct callback_abandoned {
+  std::string kind;
+  std::string reason;
 };
 
 // ---- the system stream ----
@@ -148,7 +197,9 @@ using event_body =
     std::variant<task_queued, task_started, step_started, step_finished, message_logged,
                  warning_raised, task_cancel_requested, task_succeeded, task_failed, task_canceled,
                  task_timed_out, task_interrupted, task_recorded, package_built, callback_scheduled,
-                 maintenance_entered, maintenance_left, api_key_created, api_key_revoked>;
+                 documents_collected, package_pushed, package_published_locally, callback_attempted,
+                 callback_delivered, callback_abandoned, maintenance_entered, maintenance_left,
+                 api_key_created, api_key_revoked>;
 
 // One entry of the log. position is the global position (from 1); stream_version counts from 1
 // within the stream.
@@ -187,6 +238,12 @@ OCTOMIG_EVENT(task_recorded, 13)
 // 14-63: the migration steps' task events, numbered in the order they are added.
 OCTOMIG_EVENT(package_built, 14)
 OCTOMIG_EVENT(callback_scheduled, 15)
+OCTOMIG_EVENT(documents_collected, 16)
+OCTOMIG_EVENT(package_pushed, 17)
+OCTOMIG_EVENT(package_published_locally, 18)
+OCTOMIG_EVENT(callback_attempted, 19)
+OCTOMIG_EVENT(callback_delivered, 20)
+OCTOMIG_EVENT(callback_abandoned, 21)
 OCTOMIG_EVENT(maintenance_entered, 64)
 OCTOMIG_EVENT(maintenance_left, 65)
 OCTOMIG_EVENT(api_key_created, 66)

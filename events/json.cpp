@@ -80,6 +80,37 @@ json::object data_of(const event_body& b) {
           [](const callback_scheduled& e) {
             return json::object{{"Kind", e.kind}, {"Uri", e.uri}};
           },
+          [](const documents_collected& e) {
+            json::object counts;
+            for (const auto& c : e.counts) counts[c.collection] = c.count;
+            return json::object{
+                {"Counts", std::move(counts)}, {"TaskLogs", e.task_logs}, {"LeftOut", e.left_out}};
+          },
+          [](const package_pushed& e) {
+            return json::object{{"Destination", e.destination},
+                                {"SpaceId", e.space_id},
+                                {"SizeBytes", e.size_bytes},
+                                {"Attempts", e.attempts},
+                                {"AlreadyThere", e.already_there}};
+          },
+          [](const package_published_locally& e) {
+            return json::object{{"SpaceId", e.space_id},
+                                {"PackageId", e.package_id},
+                                {"Version", e.version},
+                                {"SizeBytes", e.size_bytes}};
+          },
+          [](const callback_attempted& e) {
+            return json::object{{"Kind", e.kind},
+                                {"Attempt", e.attempt},
+                                {"HttpStatus", e.http_status},
+                                {"Outcome", e.outcome}};
+          },
+          [](const callback_delivered& e) {
+            return json::object{{"Kind", e.kind}, {"HttpStatus", e.http_status}};
+          },
+          [](const callback_abandoned& e) {
+            return json::object{{"Kind", e.kind}, {"Reason", e.reason}};
+          },
           [](const maintenance_entered& e) {
             return json::object{{"TaskId", e.task_id}};
           },

@@ -3,6 +3,7 @@
 
 #include "events/overloaded.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace octomig::events {
@@ -18,6 +19,10 @@ std::string without_credentials(const std::string& url) {
   auto at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
   if (at != std::string::npos && at >= authority) out.erase(authority, at + 1 - authority);
   return out;
+}
+
+std::string callback_name(const std::string& kind) {
+  return kind == "success" ? "Success" : "Failure";
 }
 
 void finish(task_state& s, task_status final_state, timestamp_us at) {
@@ -87,9 +92,20 @@ task_state apply(task_state s, const envelope& e) {
                    s.error_message = ev.error_message;
                    s.has_warnings_or_errors = ev.has_warnings_or_errors;
                  },
-                 // Facts and the callback outbox are read from the log; the state keeps none.
+                 // Facts are read from the log; the state keeps none.
                  [&](const package_built&) {},
-                 [&](const callback_scheduled&) {},
+                 [&](const documents_collected&) {},
+                 [&](const package_pushed&) {},
+                 [&](const package_published_locally&) {},
+                 // The callback outbox: how many are open (which ones: pending_callbacks).
+                 [&](const callback_scheduled&) { ++s.callbacks_pending; },
+                 [&](const callback_attempted&) {},
+                 [&](const callback_delivered&) {
+                   if (s.callbacks_pending > 0) --s.callbacks_pending;
+                 },
+                 [&](const callback_abandoned&) {
+                   if (s.callbacks_pending > 0) --s.callbacks_pending;
+                 },
                  // System-stream events never reach a task stream.
                  [&](const maintenance_entered&) {},
                  [&](const maintenance_left&) {},
@@ -158,9 +174,39 @@ std::optional<log_line> log_line_for(const envelope& e) {
                             " bytes, SHA-256 " + ev.sha256 + (ev.encrypted ? ", encrypted" : ""));
           },
           [&](const callback_scheduled& ev) {
-            return line("Info", (ev.kind == "success" ? "Success" : "Failure") +
-                                    std::string(" callback scheduled to ") +
+            return line("Info", callback_name(ev.kind) + " callback scheduled to " +
                                     without_credentials(ev.uri));
+          },
+          [&](const documents_collected& ev) {
+            std::uint64_t total = 0;
+            for (const auto& c : ev.counts) total += c.count;
+            return line("Info", "Collected " + std::to_string(total) + " documents and " +
+                                    std::to_string(ev.task_logs) + " task logs; " +
+                                    std::to_string(ev.left_out) +
+                                    " references left to the destination");
+          },
+          [&](const package_pushed& ev) {
+            return line("Info", "Package pushed to " + ev.destination + " (" + ev.space_id +
+                                    "): " + std::to_string(ev.size_bytes) + " bytes in " +
+                                    std::to_string(ev.attempts) + " attempt(s)" +
+                                    (ev.already_there ? ", found there already" : ""));
+          },
+          [&](const package_published_locally& ev) {
+            return line("Info", "Package " + ev.package_id + " " + ev.version +
+                                    " published in this server's built-in feed (" + ev.space_id +
+                                    ")");
+          },
+          [&](const callback_attempted& ev) {
+            return line(ev.http_status >= 200 && ev.http_status < 300 ? "Info" : "Warning",
+                        callback_name(ev.kind) + " callback attempt " + std::to_string(ev.attempt) +
+                            ": " + ev.outcome);
+          },
+          [&](const callback_delivered& ev) {
+            return line("Info", callback_name(ev.kind) + " callback delivered (" +
+                                    std::to_string(ev.http_status) + ")");
+          },
+          [&](const callback_abandoned& ev) {
+            return line("Error", callback_name(ev.kind) + " callback abandoned: " + ev.reason);
           },
           [&](const maintenance_entered&) { return std::optional<log_line>(); },
           [&](const maintenance_left&) { return std::optional<log_line>(); },
@@ -168,6 +214,26 @@ std::optional<log_line> log_line_for(const envelope& e) {
           [&](const api_key_revoked&) { return std::optional<log_line>(); },
       },
       e.body);
+}
+
+std::vector<pending_callback> pending_callbacks(const std::vector<envelope>& stream) {
+  std::vector<pending_callback> open;
+  auto find = [&](const std::string& kind) {
+    return std::find_if(open.begin(), open.end(),
+                        [&](const pending_callback& p) { return p.kind == kind; });
+  };
+  for (const auto& e : stream) {
+    if (const auto* s = std::get_if<callback_scheduled>(&e.body)) {
+      open.push_back({s->kind, s->uri, 0});
+    } else if (const auto* a = std::get_if<callback_attempted>(&e.body)) {
+      if (auto it = find(a->kind); it != open.end()) it->attempts = a->attempt;
+    } else if (const auto* d = std::get_if<callback_delivered>(&e.body)) {
+      if (auto it = find(d->kind); it != open.end()) open.erase(it);
+    } else if (const auto* b = std::get_if<callback_abandoned>(&e.body)) {
+      if (auto it = find(b->kind); it != open.end()) open.erase(it);
+    }
+  }
+  return open;
 }
 
 }  // namespace octomig::events

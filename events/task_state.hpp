@@ -29,6 +29,9 @@ struct task_state {
   std::string server_node;
   std::string current_step;          // empty when no step runs
   std::uint32_t log_line_count = 0;  // lines projected into the task log so far
+  // Callbacks scheduled and neither delivered nor abandoned yet: the callback notifier's outbox
+  // (which ones: the stream's callback events, see pending_callbacks).
+  std::uint32_t callbacks_pending = 0;
 };
 
 // Derived fields, never stored.
@@ -38,6 +41,15 @@ inline bool is_completed(const task_state& s) {
 inline bool finished_successfully(const task_state& s) {
   return s.state == task_status::success;
 }
+
+// A scheduled callback that is not yet delivered or abandoned, as a task's stream says.
+struct pending_callback {
+  std::string kind;  // "success" or "failure"
+  std::string uri;
+  std::uint32_t attempts = 0;  // made so far
+};
+// The callbacks of a task's stream (its events in order) still to be sent.
+std::vector<pending_callback> pending_callbacks(const std::vector<envelope>& stream);
 
 // The log line an event that logs one line adds to its task's log, if any. A task_recorded
 // carries its lines itself (task_recorded::log); log_lines_for covers both.

@@ -23,8 +23,9 @@ error io(const rocksdb::Status& s, const std::string& what) {
 
 namespace {
 
-// Schema of the read models. 2: API key rows carry their user id.
-constexpr const char* schema_version = "2";
+// Schema of the read models. 2: API key rows carry their user id. 3: task rows count their open
+// callbacks.
+constexpr const char* schema_version = "3";
 
 std::string default_secondary_dir() {
   auto base = std::filesystem::temp_directory_path() / "octomig-secondary-XXXXXX";
@@ -109,8 +110,9 @@ result<std::unique_ptr<store>> store::open(const options& opts) {
   if (!schema) return schema.err();
   std::unique_ptr<store> st(new store(std::move(p)));
   if (opts.mode != open_mode::read_write) return st;
-  // Schema 1 kept API keys without their user; the projections are rebuilt from the log once.
-  if (*schema && **schema == "1") {
+  // Schema 1 kept API keys without their user, schema 2 task rows without their open callbacks;
+  // the projections are rebuilt from the log once.
+  if (*schema && (**schema == "1" || **schema == "2")) {
     auto rebuilt = st->rebuild_projections();
     if (!rebuilt) return rebuilt.err();
   }

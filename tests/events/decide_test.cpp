@@ -72,6 +72,11 @@ std::map<std::string, task_command> one_of_each_command() {
        cmd::record_fact{package_built{"P.1.0.0.zip", 10, std::string(64, 'b'), false}}},
       {"schedule_success", cmd::schedule_callback{"success", "https://example.com/done"}},
       {"schedule_failure", cmd::schedule_callback{"failure", "https://example.com/failed"}},
+      // Refused in every state of the table: none of those tasks has a callback open (see the
+      // outbox test below).
+      {"record_callback_attempt", cmd::record_callback_attempt{"success", 1, 200, "200 OK"}},
+      {"deliver_callback", cmd::deliver_callback{"success", 200}},
+      {"abandon_callback", cmd::abandon_callback{"failure", "gone"}},
   };
 }
 
@@ -169,7 +174,7 @@ TEST_CASE("every legal command is accepted and every other (state, command) pair
   }
   // none 2, queued 2, executing 10, cancelling 10, and one callback in each of the four ends.
   CHECK(accepted == 2 + 2 + 10 + 10 + 4);
-  CHECK(refused == 8 * 16 - accepted);
+  CHECK(refused == 8 * 19 - accepted);
 }
 
 TEST_CASE("a second cancel of a cancelling task writes nothing", "[decide]") {
@@ -235,4 +240,45 @@ TEST_CASE("malformed commands are invalid arguments, not illegal transitions", "
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().code == errc::invalid_argument);
   }
+}
+
+TEST_CASE("a scheduled callback takes attempts until it is delivered or abandoned, then none",
+          "[decide]") {
+  auto s = fold({queued, task_started{"n"}, task_failed{"x"},
+                 callback_scheduled{"failure", "http://127.0.0.1:9/hook"}});
+  CHECK(s.callbacks_pending == 1);
+  auto attempt = decide(s, cmd::record_callback_attempt{"failure", 1, 503, "503"});
+  REQUIRE(attempt);
+  auto delivered = decide_all(s,
+                              {cmd::record_callback_attempt{"failure", 2, 200, "200 OK"},
+                               cmd::deliver_callback{"failure", 200}},
+                              1);
+  REQUIRE(delivered.events.size() == 2);
+  CHECK(delivered.state.callbacks_pending == 0);
+  auto late = decide(delivered.state, cmd::record_callback_attempt{"failure", 3, 200, "200 OK"});
+  REQUIRE_FALSE(late);
+  CHECK(late.err().code == octomig::errc::illegal_transition);
+  auto abandoned = decide(s, cmd::abandon_callback{"failure", "no answer"});
+  REQUIRE(abandoned);
+}
+
+TEST_CASE("the open callbacks of a stream are those scheduled and not yet delivered or abandoned",
+          "[decide]") {
+  std::vector<envelope> stream_events;
+  std::uint64_t v = 0;
+  for (const event_body& b : std::vector<event_body>{
+           queued, task_started{"n"}, task_succeeded{},
+           callback_scheduled{"success", "http://127.0.0.1:9/ok"},
+           callback_attempted{"success", 1, 0, "refused"},
+           callback_attempted{"success", 2, 500, "500"}}) {
+    ++v;
+    stream_events.push_back(envelope{v, stream, v, 1, b});
+  }
+  auto open = pending_callbacks(stream_events);
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].kind == "success");
+  CHECK(open[0].uri == "http://127.0.0.1:9/ok");
+  CHECK(open[0].attempts == 2);
+  stream_events.push_back(envelope{7, stream, 7, 1, callback_delivered{"success", 200}});
+  CHECK(pending_callbacks(stream_events).empty());
 }
