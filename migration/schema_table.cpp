@@ -419,8 +419,7 @@ std::vector<collection_schema> build() {
     c.references = {{"/ChannelId", "Channels", {}}};
     c.defaults_json = R"({"ReleaseNotes":null,"ChannelId":null,"SelectedPackages":[],
         "Assembled":null})";
-    c.pulled_by = "Projects";
-    c.ignore_flag = "IgnoreDeployments";  // history travels together: releases, deployments, tasks
+    c.pulled_by = "Projects";  // IgnoreDeployments leaves out deployments and tasks, not these
     c.list_query = "skip,take,ids,searchByVersion";
     add(std::move(c));
   }

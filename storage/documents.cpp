@@ -902,6 +902,62 @@ result<std::string> documents::next_id(const std::string& collection) const {
   return s->id_prefix + "-" + std::to_string(*n + 1);
 }
 
+namespace {
+
+class rocks_document_snapshot final : public migration::document_source {
+ public:
+  explicit rocks_document_snapshot(const documents::impl& d) : d_(d), view_(d.db.db.get()) {}
+
+  result<std::optional<json::object>> get_revealed(const std::string& space,
+                                                   const std::string& collection,
+                                                   const std::string& id) const override {
+    const schema* s = mig::find_collection(collection);
+    if (!s) return make_error(errc::not_found, "There is no collection " + collection + ".");
+    auto doc = d_.load(space, s->name, id, view_.get());
+    if (!doc) return doc.err();
+    if (!*doc) return std::optional<json::object>();
+    return std::optional<json::object>(d_.reveal(*s, std::move(**doc)));
+  }
+  result<std::vector<mig::document_ref>> owned_by(const std::string& space,
+                                                  const std::string& collection,
+                                                  const std::string& id) const override {
+    return linked(space, collection, id, link_kind::owner);
+  }
+  result<std::vector<mig::document_ref>> referrers(const std::string& space,
+                                                   const std::string& collection,
+                                                   const std::string& id) const override {
+    return linked(space, collection, id, link_kind::reference);
+  }
+  result<std::optional<std::string>> id_by_name(const std::string& space,
+                                                const std::string& collection,
+                                                const std::string& owner_id,
+                                                const std::string& name) const override {
+    return d_.db.get(cf_names, name_key(space, collection, owner_id, name), "the name index",
+                     view_.get());
+  }
+
+ private:
+  result<std::vector<mig::document_ref>> linked(const std::string& space,
+                                                const std::string& collection,
+                                                const std::string& id, link_kind kind) const {
+    auto rows = d_.linked_to(space, collection, id, kind, view_.get());
+    if (!rows) return rows.err();
+    std::vector<mig::document_ref> out;
+    out.reserve(rows->size());
+    for (auto& [c, i] : *rows) out.push_back({std::move(c), std::move(i)});
+    return out;
+  }
+
+  const documents::impl& d_;
+  store::impl::snapshot view_;
+};
+
+}  // namespace
+
+std::unique_ptr<migration::document_source> documents::snapshot() const {
+  return std::make_unique<rocks_document_snapshot>(*impl_);
+}
+
 result<json::object> documents::find_by_name(const std::string& space,
                                              const std::string& collection,
                                              const std::string& owner_id,

@@ -12,10 +12,12 @@
 
 #include <boost/json.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "events/error.hpp"
+#include "migration/closure.hpp"
 #include "storage/store.hpp"
 
 namespace octomig::storage {
@@ -90,6 +92,11 @@ class documents {
   // variable's plain Value. Only for export, which re-seals them with the migration password.
   result<json::object> get_revealed(const std::string& space, const std::string& collection,
                                     const std::string& id) const;
+
+  // A consistent view of every document as they are now (a RocksDB snapshot), for the export
+  // closure: every read sees the same state whatever is written meanwhile. Sensitive values come
+  // opened, as get_revealed gives them. REQUIRES: this object outlives it.
+  std::unique_ptr<migration::document_source> snapshot() const;
 
   // The id the next create in a counter-numbered collection hands out unless another write comes
   // first: only a sole writer (seed, with the server stopped) may rely on it. A seed records a
