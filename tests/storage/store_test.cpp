@@ -497,7 +497,7 @@ TEST_CASE("a store closed and reopened keeps everything and carries on the log",
   CHECK(testing::must(st->api_key_by_hash("hash-k"))->name == "k");
   CHECK(testing::must(st->stream_version(task_id(7))) == 3);
   CHECK(testing::must(st->highest_task_number()) == 7);
-  CHECK(testing::must(st->meta(storage::keys::meta_schema)) == std::optional<std::string>("2"));
+  CHECK(testing::must(st->meta(storage::keys::meta_schema)) == std::optional<std::string>("3"));
   check_no_differences(*st);
 
   // The reopened store knows the streams' versions: a stale append is still a conflict.
@@ -571,4 +571,21 @@ TEST_CASE("task numbers come from ServerTasks-N ids only", "[store]") {
   CHECK(storage::task_number("ServerTasks-1x") == 0);
   CHECK(storage::task_number("Tasks-12") == 0);
   CHECK(storage::task_number(system_stream) == 0);
+}
+
+TEST_CASE("a store of an older schema rebuilds its read models once, and counts open callbacks",
+          "[store]") {
+  temp_dir dir;
+  {
+    auto st = open_store(dir / "db");
+    append_ok(*st, request(task_id(3), 0,
+                           {queued, task_started{"n"}, task_failed{"x"},
+                            callback_scheduled{"failure", "http://127.0.0.1:9/hook"}}));
+    // As a schema 2 server would have left it (it counted no callbacks).
+    REQUIRE(st->put_meta(storage::keys::meta_schema, "2"));
+  }
+  auto st = open_store(dir / "db");
+  CHECK(testing::must(st->meta(storage::keys::meta_schema)) == std::optional<std::string>("3"));
+  CHECK(st->task(task_id(3))->callbacks_pending == 1);
+  check_no_differences(*st);
 }
