@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "actors/api_ingress.hpp"
+#include "actors/callback_notifier.hpp"
 #include "actors/document_writer.hpp"
 #include "actors/feed_publisher.hpp"
 #include "actors/journal.hpp"
@@ -71,6 +72,7 @@ struct engine::impl {
   task_supervisor_actor supervisor;
   document_writer_actor documents;
   feed_publisher_actor feed;
+  callback_notifier_actor notifier;
   api_ingress_actor ingress;
   std::unique_ptr<caf_gateway> gw;
   bool stopped = false;
@@ -79,8 +81,10 @@ struct engine::impl {
     if (stopped) return;
     stopped = true;
     // Commands stop first; the journal last, after it has written what it holds.
+    // A callback's GET in flight gives up at once; the next start sends it again.
+    if (cfg.callbacks.stopping) cfg.callbacks.stopping->store(true);
     for (const caf::actor_addr& a : {ingress.address(), supervisor.address(), guard.address(),
-                                     documents.address(), feed.address()})
+                                     documents.address(), feed.address(), notifier.address()})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     if (journal) caf::anon_send(journal, stop_atom::value);
     sys->await_all_actors_done();
@@ -108,6 +112,9 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   jo.before_write = p->cfg.journal_before_write;
   p->journal = spawn_journal(sys, st, std::move(jo));
   p->guard = spawn_maintenance_guard(sys, st, p->journal, p->cfg.journal_timeout);
+  notifier_options no = p->cfg.callbacks;
+  no.journal_timeout = p->cfg.journal_timeout;
+  p->notifier = spawn_callback_notifier(sys, st, p->journal, std::move(no));
   supervisor_config sc;
   sc.store = &st;
   sc.journal = p->journal;
@@ -119,6 +126,7 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   sc.journal_timeout = p->cfg.journal_timeout;
   sc.stop_grace = p->cfg.stop_grace;
   sc.on_fatal = p->cfg.on_fatal;
+  sc.notifier = p->notifier;
   p->supervisor = spawn_task_supervisor(sys, std::move(sc));
   p->documents = spawn_document_writer(sys, st, p->cfg.master_key);
   p->feed = spawn_feed_publisher(sys, st, feed_options{p->cfg.feed_root, p->cfg.publish_faults});
@@ -139,6 +147,8 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
     p->stop();
     return recovered.err();
   }
+  // The callbacks that ended tasks left open, recovery's failure callbacks included.
+  caf::anon_send(p->notifier, resume_atom::value);
   p->gw = std::make_unique<caf_gateway>(sys, p->ingress, p->cfg.command_timeout);
   return std::unique_ptr<engine>(new engine(std::move(p)));
 }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "actors/callback_notifier.hpp"
 #include "actors/gateway.hpp"
 #include "actors/steps.hpp"
 #include "storage/packages.hpp"
@@ -36,6 +37,8 @@ struct engine_config {
   std::function<void(const std::string& reason)> on_fatal;
   // Tests only: called before each journal batch is written (a test stalls the journal in it).
   std::function<void()> journal_before_write;
+  // Callbacks: retries, timeouts and the extra CA bundle (callback_notifier.hpp).
+  notifier_options callbacks;
   // Tests only: faults and pauses for the feed's publishes.
   storage::publish_faults publish_faults;
 };

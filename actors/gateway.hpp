@@ -4,8 +4,10 @@
 // must not block in the callback.
 #pragma once
 
+#include <sodium.h>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "events/error.hpp"
@@ -16,12 +18,32 @@
 
 namespace octomig::actors {
 
+// What a task needs and may never write down: the migration password and the destination's API
+// key. They live in memory only, from the request to the end of the task; a task that a restart
+// re-queues finds none and fails, saying why. Zeroed when the last holder lets go.
+struct task_secrets {
+  std::string password;
+  std::string destination_api_key;
+  task_secrets() = default;
+  task_secrets(std::string p, std::string k)
+      : password(std::move(p)), destination_api_key(std::move(k)) {}
+  task_secrets(const task_secrets&) = delete;
+  task_secrets& operator=(const task_secrets&) = delete;
+  ~task_secrets() {
+    sodium_memzero(password.data(), password.size());
+    sodium_memzero(destination_api_key.data(), destination_api_key.size());
+  }
+};
+
 struct queue_request {
   std::string name;  // task type: the pipeline that runs it
   std::string description;
   std::string space_id;
   std::string arguments_json;  // already redacted by the caller
   std::int64_t time_limit_ms = 0;
+  // May be null. A process-local handle: it never travels further than this process, and no
+  // message printer ever shows it.
+  std::shared_ptr<const task_secrets> secrets;
 };
 
 class gateway {

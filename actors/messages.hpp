@@ -47,6 +47,9 @@ using warn_atom = caf::atom_constant<caf::atom("warn")>;
 using document_atom = caf::atom_constant<caf::atom("document")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using unpublish_atom = caf::atom_constant<caf::atom("unpublish")>;
+using callback_atom = caf::atom_constant<caf::atom("callback")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 using append_reply = result<storage::appended>;
 using task_reply = result<events::task_state>;
@@ -72,6 +75,8 @@ class stop_signal {
   stop_signal() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
   bool requested() const { return flag_->load(std::memory_order_acquire); }
   void request() const { flag_->store(true, std::memory_order_release); }
+  // For blocking code that polls a flag itself (libcurl's progress callback).
+  const std::atomic<bool>* flag() const { return flag_.get(); }
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, stop_signal& x) {
@@ -88,6 +93,17 @@ class stop_signal {
   std::shared_ptr<std::atomic<bool>> flag_;
 };
 
+// What the steps of one task hand each other beyond their facts: process-local handles that cannot
+// be events (a secret, a snapshot of the store, a closure of ids). The supervisor makes one per
+// task, with the task's secrets; the steps run one after another, each message hand-off ordering
+// their accesses. A step fills what the steps after it read.
+struct task_workspace {
+  std::shared_ptr<const task_secrets> secrets;  // null when the request carried none
+  // Set by the exporter: the documents as they were when it started, and what to export of them.
+  std::shared_ptr<const migration::document_source> snapshot;
+  std::shared_ptr<const migration::export_closure> closure;
+};
+
 // What a step is given when it runs.
 struct step_context {
   std::string task_id;
@@ -97,6 +113,8 @@ struct step_context {
   step_sink sink;              // where the step's log lines and warnings go
   stop_signal stop;            // set when the step must stop early
   std::vector<events::event_body> facts;  // what the steps before this one recorded, in order
+  // Shared by the task's steps; a process-local handle, never printed (see task_workspace).
+  std::shared_ptr<task_workspace> workspace;
 };
 
 // What a step answers: its outcome and, on success, its facts (events::is_step_fact), which are
@@ -262,6 +280,7 @@ namespace octomig::actors {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_request& x) {
+  // secrets are left out on purpose: nothing that prints or serializes a message sees them.
   return f(caf::meta::type_name("octomig::queue_request"), x.name, x.description, x.space_id,
            x.arguments_json, x.time_limit_ms);
 }
@@ -287,6 +306,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_context& x) {
   auto facts = encode_facts(x.facts);
   auto load = caf::meta::load_callback([&]() { return decode_facts(facts, x.facts); });
+  // The workspace is left out: process-local handles and secrets (see task_workspace).
   return f(caf::meta::type_name("octomig::step_context"), x.task_id, x.space_id, x.arguments_json,
            x.work_dir, x.sink, x.stop, facts, load);
 }

@@ -1,12 +1,13 @@
 // The pipelines octomigd runs, registered in one place: task type (TaskResource.Name) -> steps.
-// The migration tasks (MigrationPartialExport, MigrationImport) are added here with their steps;
-// until then a task of another type fails at once with "No pipeline runs tasks of type ...".
+// A task of another type fails at once with "No pipeline runs tasks of type ...".
 #pragma once
 
+#include "actors/export_steps.hpp"
 #include "actors/steps.hpp"
 
 namespace octomig::actors {
 
-pipeline_registry builtin_pipelines();
+// MigrationPartialExport (actors/export_steps.hpp).
+pipeline_registry builtin_pipelines(std::shared_ptr<const export_services> exports);
 
 }  // namespace octomig::actors

@@ -57,6 +57,8 @@ struct supervisor_state {
   std::deque<std::string> queue;
   std::optional<running_task> running;
   std::map<std::string, outbox> outboxes;  // node-based: entries stay put while others come
+  // The secrets of queued tasks (queue_request::secrets), until they start or are canceled.
+  std::map<std::string, std::shared_ptr<const task_secrets>> secrets;
   std::uint64_t next_number = 0;
   std::uint64_t generation = 0;
   bool recovered = false;
@@ -258,7 +260,8 @@ events::task_status final_state_of(const task_command& c) {
 // refuses (a pipeline's bug) is logged and never holds back the final event.
 std::vector<outbox::entry> end_entries(const pipeline& p, const task_end& end,
                                        const std::vector<std::string>& warnings,
-                                       task_command final_cmd, then_fn then) {
+                                       task_command final_cmd, then_fn then,
+                                       callback_notifier_actor notifier) {
   std::vector<outbox::entry> out;
   std::vector<task_command> final_commands;
   for (const auto& w : warnings) final_commands.push_back(events::cmd::warn{w});
@@ -267,12 +270,14 @@ std::vector<outbox::entry> end_entries(const pipeline& p, const task_end& end,
   if (p.after_end) {
     auto after = p.after_end(end);
     if (!after.empty())
-      out.push_back({std::move(after), [id = end.task_id](task_reply r) {
+      out.push_back({std::move(after), [id = end.task_id, notifier](task_reply r) {
                        if (!r)
                          log::error("task " + id +
                                     ": what its pipeline appends after its end was "
                                     "refused: " +
                                     r.err().message);
+                       else if (r->callbacks_pending > 0 && notifier)
+                         caf::anon_send(notifier, callback_atom::value, id);
                      }});
   }
   return out;
@@ -323,7 +328,8 @@ void complete(sup self, task_command final_cmd) {
       finish(self);
     };
     enqueue_entries(self, id,
-                    end_entries(run.steps, end, run.warnings, final_cmd, std::move(recorded)));
+                    end_entries(run.steps, end, run.warnings, final_cmd, std::move(recorded),
+                                self->state.cfg.notifier));
   };
   if (r.maintenance == running_task::maintenance::none) return record(std::nullopt);
   // Known to be held: a failure to give it back leaves the books wrong, and stops the server
@@ -438,6 +444,11 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
   r.context.arguments_json = task.arguments_json;
   r.context.work_dir = (s.cfg.work_root / task.id).string();
   r.context.sink = caf::actor_cast<step_sink>(self);
+  r.context.workspace = std::make_shared<task_workspace>();
+  if (auto it = s.secrets.find(task.id); it != s.secrets.end()) {
+    r.context.workspace->secrets = std::move(it->second);
+    s.secrets.erase(it);
+  }
   s.running = std::move(r);
   const auto gen = s.running->generation;
   const auto id = task.id;
@@ -626,7 +637,8 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
     };
     enqueue_entries(self, t.id,
                     end_entries(pipeline_of(s.cfg, t.name), end, {},
-                                events::cmd::interrupt{interrupted_message}, std::move(closed)));
+                                events::cmd::interrupt{interrupted_message}, std::move(closed),
+                                s.cfg.notifier));
   }
 }
 
@@ -695,12 +707,14 @@ supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
         auto id = std::string(events::task_stream_prefix) + std::to_string(++s.next_number);
         auto rp = self->make_response_promise<task_reply>();
         auto name = q.name;
+        auto secrets = q.secrets;
         enqueue(self, id,
                 events::cmd::queue{q.name, q.description, q.space_id, q.arguments_json,
                                    q.time_limit_ms},
                 [=](task_reply t) mutable {
                   if (t) {
                     self->state.queue.push_back(id);
+                    if (secrets) self->state.secrets[id] = secrets;
                     log::info("task " + id + " (" + name + ") queued");
                   } else {
                     log::error("a " + name + " task could not be queued: " + t.err().message);
@@ -726,6 +740,7 @@ supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
           if (t && !is_running) {
             auto& q = self->state.queue;
             q.erase(std::remove(q.begin(), q.end(), id), q.end());
+            self->state.secrets.erase(id);
             log::info("task " + id + " canceled before it started");
           } else if (t) {
             log::info("task " + id + ": cancellation requested by " + by);

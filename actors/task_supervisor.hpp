@@ -30,6 +30,7 @@
 #include <functional>
 #include <string>
 
+#include "actors/callback_notifier.hpp"
 #include "actors/journal.hpp"
 #include "actors/maintenance_guard.hpp"
 #include "actors/messages.hpp"
@@ -55,6 +56,8 @@ struct supervisor_config {
   std::chrono::milliseconds journal_timeout{30000};
   // Default: 10 s. A step told to stop that has not answered after this is killed.
   std::chrono::milliseconds stop_grace{10000};
+  // Told of each task that scheduled callbacks at its end (may be null: no callbacks are sent).
+  callback_notifier_actor notifier;
   // Called once when the engine's own records could not be kept (see above): the server stops.
   std::function<void(const std::string& reason)> on_fatal;
 };

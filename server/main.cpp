@@ -36,6 +36,7 @@ struct settings {
   std::string log_level = "info";
   std::uint64_t max_upload_bytes = 5ull << 30;
   std::size_t max_concurrent_uploads = 8;
+  std::string ca_file;
 };
 
 const char* usage =
@@ -55,6 +56,8 @@ const char* usage =
     "                     default 5368709120 (5 GiB); larger uploads get 413\n"
     "  --max-concurrent-uploads N  package uploads at once [OCTOMIG_MAX_CONCURRENT_UPLOADS];\n"
     "                     default 8; more get 503 with Retry-After\n"
+    "  --ca-file FILE     a PEM CA bundle to trust, besides the system's, for package pushes\n"
+    "                     and callbacks [OCTOMIG_CA_FILE]; certificates are always verified\n"
     "  --help             print this and exit\n"
     "\n"
     "On first start the data directory gets master.key and an admin API key in admin-api-key\n"
@@ -72,6 +75,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   env("OCTOMIG_LISTEN", s.listen);
   env("OCTOMIG_THREADS", threads);
   env("OCTOMIG_LOG_LEVEL", s.log_level);
+  env("OCTOMIG_CA_FILE", s.ca_file);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string& out) {
@@ -104,6 +108,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       ok = value(max_upload);
     } else if (is("--max-concurrent-uploads")) {
       ok = value(max_uploads);
+    } else if (is("--ca-file")) {
+      ok = value(s.ca_file);
     } else {
       std::cerr << "octomigd: unknown option " << a << "\n\n" << usage;
       exit_code = 2;
@@ -217,7 +223,36 @@ int run(const settings& s) {
   ec.master_key = *master;
   ec.work_root = dir.work();
   ec.feed_root = dir.feed();
-  ec.pipelines = actors::builtin_pipelines();
+  auto exports = std::make_shared<actors::export_services>();
+  exports->store = store.get();
+  exports->documents = std::make_shared<storage::documents>(*store, *master);
+  exports->feed_root = dir.feed();
+  exports->installation_id = boot->installation_id;
+  exports->producer_version = OCTOMIG_VERSION;
+  exports->ca_file = s.ca_file;
+  // Test-only switches, from the environment so that they stay out of --help: a crash test
+  // pauses a step to kill the server in it; a disk-full test caps the package's size.
+  // "Build package", or "Build package:500" to pause 500 ms at most.
+  if (const char* v = std::getenv("OCTOMIG_TEST_PAUSE_IN_STEP")) {
+    std::string pause = v;
+    if (auto colon = pause.rfind(':'); colon != std::string::npos) {
+      exports->pause_for =
+          std::chrono::milliseconds(std::strtoll(pause.c_str() + colon + 1, nullptr, 10));
+      pause.resize(colon);
+    }
+    exports->pause_in_step = pause;
+  }
+  if (const char* v = std::getenv("OCTOMIG_TEST_PACKAGE_WRITE_LIMIT"))
+    exports->package_write_limit = std::strtoull(v, nullptr, 10);
+  if (const char* v = std::getenv("OCTOMIG_TEST_FAST_KDF"); v && *v == '1')
+    exports->kdf = package::min_kdf_limits;
+  if (const char* v = std::getenv("OCTOMIG_TEST_FAST_RETRIES"); v && *v == '1') {
+    exports->push_first_backoff = std::chrono::milliseconds(20);
+    ec.callbacks.first_backoff = std::chrono::milliseconds(20);
+    ec.callbacks.max_backoff = std::chrono::milliseconds(200);
+  }
+  ec.callbacks.ca_file = s.ca_file;
+  ec.pipelines = actors::builtin_pipelines(exports);
   ec.threads = threads;
   ec.on_fatal = [](const std::string& reason) {
     {

@@ -284,7 +284,7 @@ struct engine_fixture {
     std::promise<result<events::task_state>> p;
     auto f = p.get_future();
     engine->commands().queue_task(
-        actors::queue_request{name, "Test task " + name, "Spaces-1", "{}", time_limit_ms},
+        actors::queue_request{name, "Test task " + name, "Spaces-1", "{}", time_limit_ms, nullptr},
         [&p](result<events::task_state> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     auto r = f.get();

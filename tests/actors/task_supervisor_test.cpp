@@ -397,7 +397,7 @@ TEST_CASE("a final event that cannot be recorded stops the server instead of goi
   std::promise<result<events::task_state>> p;
   auto queued = p.get_future();
   f.engine->commands().queue_task(
-      actors::queue_request{"Instant", "x", "Spaces-1", "{}", 0},
+      actors::queue_request{"Instant", "x", "Spaces-1", "{}", 0, nullptr},
       [&p](result<events::task_state> r) { p.set_value(std::move(r)); });
   REQUIRE(queued.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   auto refused = queued.get();
