@@ -212,6 +212,8 @@ struct api::impl {
                          "/packages{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
         // Octopus.Client sends overwriteMode only when this link names it.
         {"PackageUpload", "/api/" + default_space + "/packages/raw{?replace,overwriteMode}"},
+        // Octopus.Client finds the migration routes through these links (contract §1.1).
+        {"MigrationsPartialExport", "/api/migrations/partialexport"},
     };
     // Space-scoped collections point at the default space, as on a real server (contract §3.1).
     add_resource_links(links, "/api/" + default_space);
@@ -558,6 +560,7 @@ struct api::impl {
     add("serverstatus", "GET", "serverstatus", access::user, system_only, h(&impl::server_status));
     add_package_routes(routes, cfg);
     add_resource_routes(routes, cfg);
+    add_migration_routes(routes, cfg);
   }
 
   // ---- dispatch ----

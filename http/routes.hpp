@@ -72,4 +72,7 @@ void add_package_routes(route_table& routes, const api_config& cfg);
 // An instance's resources, every collection of migration/'s schema table (resource_routes.cpp).
 void add_resource_routes(route_table& routes, const api_config& cfg);
 
+// The Migration API (migration_routes.cpp): partial export.
+void add_migration_routes(route_table& routes, const api_config& cfg);
+
 }  // namespace octomig::http

@@ -1,0 +1,179 @@
+// The Migration API's routes (contract §1): POST /api/migrations/partialexport. The handler
+// validates the request, answers every problem at once in the Octopus error shape, and queues the
+// task with its secrets kept in memory only (actors::task_secrets); the task's arguments are the
+// echoed request with Password and DestinationApiKey blanked.
+#include <sodium.h>
+
+#include "http/json_util.hpp"
+#include "http/routes.hpp"
+#include "outbound/outbound.hpp"
+#include "storage/documents.hpp"
+#include "storage/packages.hpp"
+
+namespace octomig::http {
+namespace {
+
+constexpr const char* default_package_id = "Octopus.Space.Migration";
+
+// "1.0.0-" and 8 random [a-z0-9] (contract §1.2), from libsodium's CSPRNG.
+std::string default_package_version() {
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string v = "1.0.0-";
+  for (int i = 0; i < 8; ++i) v += alphabet[randombytes_uniform(sizeof alphabet - 1)];
+  return v;
+}
+
+// One problem: it is the message; several: the usual heading, each in Errors.
+response problems_response(const std::vector<std::string>& problems) {
+  if (problems.size() == 1) return error_response(400, problems[0], problems);
+  return error_response(400, "There was a problem with your request.", problems);
+}
+
+// A string field: nullopt when missing or null; a problem when of another type.
+std::optional<std::string> text(const json::object& o, const char* field,
+                                std::vector<std::string>& problems) {
+  auto* v = o.if_contains(field);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    problems.push_back(std::string("'") + field + "' must be a string.");
+    return std::nullopt;
+  }
+  return std::string(v->get_string());
+}
+
+class migrations : public std::enable_shared_from_this<migrations> {
+ public:
+  explicit migrations(const api_config& cfg)
+      : docs_(*cfg.store, cfg.master_key), commands_(cfg.commands) {}
+
+  void add_routes(route_table& routes) {
+    auto self = shared_from_this();
+    routes.add("migrations/partialexport", "POST", "migrations/partialexport", access::admin,
+               system_only, [self](const call& c, respond_fn r) { self->partial_export(c, r); });
+  }
+
+ private:
+  void partial_export(const call& c, const respond_fn& respond) {
+    if (c.req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+      return respond(error_response(400, "No request body was supplied."));
+    auto parsed = parse_lenient(c.req.body);
+    if (!parsed) return respond(error_response(parsed.err()));
+    if (!parsed->is_object())
+      return respond(problems_response({"The request body must be a JSON object."}));
+    const auto& body = parsed->get_object();
+    std::vector<std::string> problems;
+
+    auto password = text(body, "Password", problems);
+    if (!password || password->empty())
+      problems.push_back("Missing expected 'Password' parameter.");
+    std::vector<std::string> projects;
+    const json::value* listed = body.if_contains("Projects");
+    if (!listed || listed->is_null() || (listed->is_array() && listed->get_array().empty())) {
+      problems.push_back("Missing expected 'Projects' parameter.");
+    } else if (!listed->is_array()) {
+      problems.push_back("'Projects' must be an array of project names.");
+    } else {
+      for (const auto& name : listed->get_array()) {
+        if (name.is_string() && !name.get_string().empty())
+          projects.emplace_back(name.get_string());
+        else
+          problems.push_back("'Projects' must hold project names (non-empty strings).");
+      }
+    }
+
+    auto space = text(body, "SpaceId", problems).value_or("");
+    if (space.empty()) space = default_space_id;
+    if (space != default_space_id) problems.push_back("The space '" + space + "' does not exist.");
+    auto dest_space = text(body, "DestinationPackageFeedSpaceId", problems).value_or("");
+    if (dest_space.empty()) dest_space = default_space_id;
+
+    auto package_id = text(body, "PackageId", problems).value_or("");
+    if (package_id.empty()) package_id = default_package_id;
+    auto version = text(body, "PackageVersion", problems).value_or("");
+    if (version.empty()) version = default_package_version();
+    // The package's file name must be one the feeds accept, and say exactly this id and version.
+    auto identity = storage::parse_package_file_name(package_id + "." + version + ".zip");
+    if (!identity || identity->package_id != package_id || identity->version != version)
+      problems.push_back("'" + package_id + "' and '" + version +
+                         "' must be a package id and a SemVer version (such as 1.0.0 or "
+                         "1.0.0-abc123).");
+
+    auto feed = text(body, "DestinationPackageFeed", problems).value_or("");
+    if (!feed.empty() && !outbound::is_http_url(feed))
+      problems.push_back("'DestinationPackageFeed' must be an absolute http:// or https:// URL.");
+    if (!feed.empty() && feed.find_first_of("?#") != std::string::npos)
+      problems.push_back("'DestinationPackageFeed' must be a server's base URL, without a query.");
+    auto api_key = text(body, "DestinationApiKey", problems).value_or("");
+    if (!feed.empty() && api_key.empty())
+      problems.push_back("'DestinationApiKey' is needed to push to 'DestinationPackageFeed'.");
+    std::string uris[2];
+    const char* uri_fields[2] = {"SuccessCallbackUri", "FailureCallbackUri"};
+    for (int i = 0; i < 2; ++i) {
+      uris[i] = text(body, uri_fields[i], problems).value_or("");
+      if (!uris[i].empty() && !outbound::is_http_url(uris[i]))
+        problems.push_back(std::string("'") + uri_fields[i] +
+                           "' must be an absolute http:// or https:// URL.");
+    }
+
+    json::object echo;
+    echo["Id"] = nullptr;
+    echo["PackageId"] = package_id;
+    echo["SpaceId"] = space;
+    echo["PackageVersion"] = version;
+    echo["Password"] = nullptr;
+    json::array names;
+    for (const auto& p : projects) names.emplace_back(p);
+    echo["Projects"] = std::move(names);
+    for (const char* flag : {"IgnoreCertificates", "IgnoreMachines", "IgnoreDeployments",
+                             "IgnoreTenants", "IncludeTaskLogs", "EncryptPackage"}) {
+      auto b = get_bool(body, flag);
+      if (!b) {
+        problems.push_back(b.err().message);
+        continue;
+      }
+      echo[flag] = b->value_or(false);
+    }
+    echo["DestinationPackageFeedSpaceId"] = dest_space;
+    echo["DestinationApiKey"] = nullptr;
+    echo["DestinationPackageFeed"] = feed.empty() ? json::value(nullptr) : json::value(feed);
+    echo["SuccessCallbackUri"] = uris[0].empty() ? json::value(nullptr) : json::value(uris[0]);
+    echo["FailureCallbackUri"] = uris[1].empty() ? json::value(nullptr) : json::value(uris[1]);
+
+    // Every name that is not a project of the space, all at once.
+    if (space == default_space_id)
+      for (const auto& name : projects) {
+        auto found = docs_.find_by_name(space, "Projects", "", name);
+        if (found) continue;
+        if (found.err().code != errc::not_found) return respond(error_response(found.err()));
+        problems.push_back("The project '" + name + "' does not exist in " + space + ".");
+      }
+    if (!problems.empty()) return respond(problems_response(problems));
+
+    actors::queue_request q;
+    q.name = "MigrationPartialExport";
+    q.description = "Partial export of " + std::to_string(projects.size()) + " project" +
+                    (projects.size() == 1 ? "" : "s") + " to package " + package_id + " " + version;
+    q.space_id = space;
+    q.arguments_json = json::serialize(echo);
+    q.secrets = std::make_shared<actors::task_secrets>(std::move(*password), std::move(api_key));
+    commands_->queue_task(std::move(q), [respond, echo](result<events::task_state> t) mutable {
+      if (!t) return respond(error_response(t.err()));
+      echo["LastModifiedOn"] = nullptr;
+      echo["LastModifiedBy"] = nullptr;
+      echo["TaskId"] = t->id;
+      echo["Links"] = json::object{};
+      respond(json_response(echo));
+    });
+  }
+
+  storage::documents docs_;  // reads only
+  actors::gateway* commands_;
+};
+
+}  // namespace
+
+void add_migration_routes(route_table& routes, const api_config& cfg) {
+  std::make_shared<migrations>(cfg)->add_routes(routes);
+}
+
+}  // namespace octomig::http
