@@ -25,4 +25,7 @@ status run_apikeys_revoke(const invocation& inv);
 // seed --projects N [--releases K] [--deployments D] [--log-lines L] [--seed S]
 status run_seed(const invocation& inv);
 
+// package inspect FILE [--password-file F]
+status run_package_inspect(const invocation& inv);
+
 }  // namespace octomig::admin

@@ -58,6 +58,10 @@ const std::vector<command_spec>& command_table() {
         {"--seed", value_kind::number, "S", "the generator's seed: the same S gives the same instance (default 1)"}},
        "fill a new or empty store with a sample instance using every collection (server stopped)",
        run_seed},
+      {"package inspect", "FILE", value_kind::text,
+       {{"--password-file", value_kind::text, "F", "the export password, on the file's first line: check it, decrypt and list the documents"}},
+       "show a migration package: manifest, entries, digests verified; with the password, its check value, decryption and documents",
+       run_package_inspect},
   };
   // clang-format on
   return table;

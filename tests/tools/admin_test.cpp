@@ -22,6 +22,7 @@
 #include "events/json.hpp"
 #include "events/time_format.hpp"
 #include "migration/schema.hpp"
+#include "package/package.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/documents.hpp"
 #include "storage/keys.hpp"
@@ -763,4 +764,75 @@ TEST_CASE("seed refuses a running server's store and a store that already holds 
   seeded s(d.dir);
   for (const auto& dep : s.list("Deployments"))
     CHECK(storage::task_number(std::string(dep.at("TaskId").as_string())) > 2);
+}
+
+// ---- package inspect ----
+
+namespace {
+
+// A package of two documents (one with a secret) and a task log, written by the package module.
+std::filesystem::path write_package(const std::filesystem::path& dir, bool encrypt) {
+  package::writer_options o;
+  o.file = dir / (encrypt ? "Inspect.1.0.0-e.zip" : "Inspect.1.0.0.zip");
+  o.package_id = "Inspect";
+  o.package_version = encrypt ? "1.0.0-e" : "1.0.0";
+  o.producer_version = "2026.1.0";
+  o.source_installation_id = "test";
+  o.encrypt = encrypt;
+  o.kdf = package::min_kdf_limits;
+  auto w = testing::must(package::writer::create(o, "Demo1234"));
+  testing::must(
+      w->add_document(*migration::find_collection("Environments"), "Environments-1",
+                      boost::json::parse(R"({"Id":"Environments-1","Name":"Dev"})").as_object()));
+  testing::must(w->add_document(
+      *migration::find_collection("Accounts"), "Accounts-1",
+      boost::json::parse(
+          R"({"Id":"Accounts-1","Name":"Deploy user","AccountType":"UsernamePassword",
+                             "Password":{"HasValue":true,"NewValue":"hunter2-secret"}})")
+          .as_object()));
+  testing::must(w->add_task_log("ServerTasks-1", boost::json::parse(R"({"Lines":[]})")));
+  return testing::must(w->finish()).file;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "package inspect shows the manifest and verifies digests, and with the password lists "
+    "the documents",
+    "[admin][package]") {
+  octomig::testing::temp_dir tmp{"octomig-admin-package"};
+  for (bool encrypt : {false, true}) {
+    INFO("encrypted: " << encrypt);
+    auto file = write_package(tmp.path(), encrypt);
+    auto plain = run_admin({"package", "inspect", file.string()});
+    CHECK(plain.code == 0);
+    CHECK(contains(plain.out, "package     Inspect"));
+    CHECK(contains(plain.out, "digests     every entry matches the manifest"));
+    CHECK_FALSE(contains(plain.out, "Deploy user"));  // documents need the password
+
+    std::ofstream(tmp.path() / "pw") << "Demo1234\n";
+    auto opened = run_admin(
+        {"package", "inspect", file.string(), "--password-file", (tmp.path() / "pw").string()});
+    CHECK(opened.code == 0);
+    CHECK(contains(opened.out, "password    matches the check value"));
+    CHECK(contains(opened.out, "Accounts-1  Deploy user"));
+    CHECK(contains(opened.out, "Environments-1  Dev"));
+    CHECK(contains(opened.out, "task logs   1 read"));
+    CHECK_FALSE(contains(opened.out + opened.err, "hunter2-secret"));
+    CHECK_FALSE(contains(opened.out + opened.err, "Demo1234"));
+
+    std::ofstream(tmp.path() / "bad") << "wrong\n";
+    auto wrong = run_admin(
+        {"package", "inspect", file.string(), "--password-file", (tmp.path() / "bad").string()});
+    CHECK(wrong.code == 1);
+    CHECK(contains(wrong.err, "The password does not match"));
+  }
+}
+
+TEST_CASE("package inspect refuses a file that is not a migration package", "[admin][package]") {
+  octomig::testing::temp_dir tmp{"octomig-admin-package"};
+  std::ofstream(tmp.path() / "not.zip") << "this is not a zip";
+  auto r = run_admin({"package", "inspect", (tmp.path() / "not.zip").string()});
+  CHECK(r.code == 1);
+  CHECK_FALSE(r.err.empty());
 }
