@@ -11,11 +11,13 @@ import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { Client, PackageRepository, OverwriteMode } = require("@octopusdeploy/api-client");
+const { Client, PackageRepository, OverwriteMode, ServerTaskWaiter } = require("@octopusdeploy/api-client");
 const octopack = require("@octopusdeploy/octopackjs");
 
 const url = process.env.OCTOMIG_URL;
 const apiKey = process.env.OCTOMIG_API_KEY;
+const sourceUrl = process.env.OCTOMIG_SOURCE_URL;
+const sourceKey = process.env.OCTOMIG_SOURCE_API_KEY;
 if (!url || !apiKey) throw new Error("OCTOMIG_URL and OCTOMIG_API_KEY must be set (tests/clients/run.sh sets them)");
 
 let client;
@@ -190,4 +192,47 @@ test("octopackjs: a duplicate without replace gets 409 with Octopus's error body
     return true;
   });
   assert.equal(await raw("Octopack.Dup.1.0.0"), "one");
+});
+
+// The Migration API has no api-client support (contract §1.1), so the export is posted as the
+// documentation's curl example does; api-client then waits for the task and reads the result.
+test("api-client waits for a partial export and lists the package it pushed to the destination", async () => {
+  assert.ok(sourceUrl && sourceKey, "run.sh starts a seeded source server");
+  const posted = await fetch(`${sourceUrl}/api/migrations/partialexport`, {
+    method: "POST",
+    headers: { "X-Octopus-ApiKey": sourceKey, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      PackageId: "ClientsExport",
+      PackageVersion: "1.0.0",
+      Password: "Demo1234",
+      Projects: ["Web Portal"],
+      EncryptPackage: true,
+      IncludeTaskLogs: true,
+      DestinationApiKey: apiKey,
+      DestinationPackageFeed: url,
+    }),
+  });
+  const body = await posted.json();
+  assert.equal(posted.status, 200, JSON.stringify(body));
+  assert.match(body.TaskId, /^ServerTasks-\d+$/);
+  assert.equal(body.Password, null);
+  assert.equal(body.DestinationApiKey, null);
+
+  const source = await Client.create({ instanceURL: sourceUrl, apiKey: sourceKey, userAgentApp: "octomig-client-tests" });
+  const seen = [];
+  const waiter = new ServerTaskWaiter(source, "Default");
+  const task = await waiter.waitForServerTaskToComplete(body.TaskId, 100, 60000, (t) => {
+    if (seen[seen.length - 1] !== t.State) seen.push(t.State);
+  });
+  assert.equal(task.State, "Success", `the export ended ${task.State}: ${task.ErrorMessage}`);
+  // The states the client saw, in order, follow Queued -> Executing -> Success.
+  const order = ["Queued", "Executing", "Success"];
+  assert.ok(seen.includes("Executing"), `the waiter never saw the task executing: ${seen}`);
+  for (let i = 1; i < seen.length; i++)
+    assert.ok(order.indexOf(seen[i - 1]) < order.indexOf(seen[i]), `states out of order: ${seen}`);
+
+  const list = await new PackageRepository(client, "Default").list({ nuGetPackageId: "ClientsExport" });
+  assert.equal(list.TotalResults, 1);
+  assert.equal(list.Items[0].Version, "1.0.0");
+  assert.ok(list.Items[0].PackageSizeBytes > 0);
 });

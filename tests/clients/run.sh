@@ -2,10 +2,14 @@
 # Runs clients.test.mjs (the real Octopus JavaScript clients) against the real built octomigd:
 # starts it on port 0 with a temporary data directory, reads the bound port from its log, installs
 # the pinned clients with `npm ci` when node_modules is missing, runs the tests, then SIGTERMs it.
-# Usage: run.sh OCTOMIGD. Exit 77 (a skip for CTest) only when node or npm is not installed.
+# A second octomigd, seeded with octomig-admin, is the source of a partial export whose package the
+# first one receives (OCTOMIG_SOURCE_URL, OCTOMIG_SOURCE_API_KEY).
+# Usage: run.sh OCTOMIGD OCTOMIG_ADMIN. Exit 77 (a skip for CTest) only when node or npm is not
+# installed.
 set -euo pipefail
 
-octomigd=${1:?usage: run.sh path/to/octomigd}
+octomigd=${1:?usage: run.sh path/to/octomigd path/to/octomig-admin}
+admin=${2:?usage: run.sh path/to/octomigd path/to/octomig-admin}
 here=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -20,40 +24,56 @@ fi
 
 data=$(mktemp -d "${TMPDIR:-/tmp}/octomig-clients-XXXXXX")
 log="$data/octomigd.log"
-pid=""
+source_log="$data/source.log"
+pids=()
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    wait "$pid" || true
-  fi
+  for p in "${pids[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p"
+      wait "$p" || true
+    fi
+  done
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-"$octomigd" --data-dir "$data/server" --listen 127.0.0.1:0 --threads 2 2>"$log" &
-pid=$!
+# Waits (10 s at most) for the log line "listening on http://127.0.0.1:PORT/api" of the server
+# with pid $1 logging to $2, and prints PORT.
+wait_port() {
+  local pid=$1 file=$2 port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/api.*|\1|p' "$file" | head -n 1)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "octomigd exited before listening:" >&2; cat "$file" >&2; return 1
+    fi
+    sleep 0.05
+  done
+  echo "octomigd did not report a port within 10 s:" >&2; cat "$file" >&2; return 1
+}
 
-# The log line "listening on http://127.0.0.1:PORT/api" says the server is up; wait for it, 10 s at most.
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/api.*|\1|p' "$log" | head -n 1)
-  [ -n "$port" ] && break
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "octomigd exited before listening:"; cat "$log"; exit 1
-  fi
-  sleep 0.05
-done
-if [ -z "$port" ]; then
-  echo "octomigd did not report a port within 10 s:"; cat "$log"; exit 1
-fi
+"$octomigd" --data-dir "$data/server" --listen 127.0.0.1:0 --threads 2 2>"$log" &
+pids+=($!)
+port=$(wait_port "${pids[-1]}" "$log")
+
+"$admin" --data-dir "$data/source" seed --projects 3 --releases 2 --deployments 2 --log-lines 5 >/dev/null
+# The source pauses its first export step for up to 1 s, so that a waiting client sees it run.
+OCTOMIG_TEST_PAUSE_IN_STEP="Collect documents:1000" \
+  "$octomigd" --data-dir "$data/source" --listen 127.0.0.1:0 --threads 2 2>"$source_log" &
+pids+=($!)
+source_port=$(wait_port "${pids[-1]}" "$source_log")
 
 export OCTOMIG_URL="http://127.0.0.1:$port"
 OCTOMIG_API_KEY=$(head -n 1 "$data/server/admin-api-key")
 export OCTOMIG_API_KEY
+export OCTOMIG_SOURCE_URL="http://127.0.0.1:$source_port"
+OCTOMIG_SOURCE_API_KEY=$(head -n 1 "$data/source/admin-api-key")
+export OCTOMIG_SOURCE_API_KEY
 cd "$here"
 status=0
 node --test --test-reporter=spec clients.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   echo "---- octomigd log ----"; cat "$log"
+  echo "---- source octomigd log ----"; cat "$source_log"
 fi
 exit "$status"

@@ -1,6 +1,6 @@
 // Helpers shared by the octomigd process tests: a temporary directory, octomigd as a child process
-// whose log (stderr) is read through a pipe, a bounded reap of a child, a libcurl write callback
-// and reading a small text file.
+// whose log (stderr) is read through a pipe, a bounded reap of a child, octomig-admin as a child
+// process, one HTTP request on loopback, a libcurl write callback and reading a small text file.
 #pragma once
 
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstddef>
@@ -89,9 +90,12 @@ inline std::optional<int> reap(pid_t pid, clock_type::time_point deadline, int f
   }
 }
 
-// A running octomigd (on loopback, any port, 2 threads, then the extra arguments) whose log
-// (stderr) is read through a pipe. started is false when it exited (or did not listen within
-// 20 s) instead; exit_code then holds how it ended.
+// Environment variables for a child: each is set, or unset when its value is empty.
+using env_vars = std::vector<std::pair<std::string, std::string>>;
+
+// A running octomigd (on loopback, any port, 2 threads, then the extra arguments, with env on top
+// of this process's environment) whose log (stderr) is read through a pipe. started is false when
+// it exited (or did not listen within 20 s) instead; exit_code then holds how it ended.
 struct server_process {
   pid_t pid = -1;
   int log_fd = -1;
@@ -101,7 +105,7 @@ struct server_process {
   std::optional<int> exit_code;
 
   explicit server_process(const std::filesystem::path& data_dir,
-                          std::vector<std::string> extra = {}) {
+                          std::vector<std::string> extra = {}, const env_vars& env = {}) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     pid = fork();
@@ -111,6 +115,12 @@ struct server_process {
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 1);
       close(fds[0]);
+      for (const auto& [name, value] : env) {
+        if (value.empty())
+          unsetenv(name.c_str());
+        else
+          setenv(name.c_str(), value.c_str(), 1);
+      }
       std::vector<std::string> args{
           OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
       for (auto& e : extra) args.push_back(e);
@@ -145,6 +155,19 @@ struct server_process {
       if (!read_log(static_cast<int>(left.count()))) return false;
     }
     return true;
+  }
+
+  // Reads what the log has, waiting up to wait for the first of it: a test that polls the server
+  // ticks with this, so that a long run never blocks octomigd on a full pipe. Once the log has
+  // ended (octomigd is gone) it only waits, so that a polling loop keeps its pace.
+  void pump(std::chrono::milliseconds wait = std::chrono::milliseconds(20)) {
+    auto until = clock_type::now() + wait;
+    int timeout = static_cast<int>(wait.count());
+    while (log_fd >= 0 && read_log(timeout)) timeout = 0;
+    if (timeout > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
+      if (left.count() > 0) poll(nullptr, 0, static_cast<int>(left.count()));
+    }
   }
 
   // The log line that contains text, or "".
@@ -207,5 +230,100 @@ struct server_process {
     }
   }
 };
+
+// ---- octomig-admin ----
+
+struct tool_result {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+  std::string all() const { return out + err; }
+};
+
+// Runs octomig-admin --data-dir data args (bounded by 60 s); stdout and stderr kept apart
+// (apikeys create prints a key on stdout, which a test never shows).
+inline tool_result run_tool(const std::filesystem::path& data, std::vector<std::string> args) {
+  int out_fds[2], err_fds[2];
+  REQUIRE(pipe(out_fds) == 0);
+  REQUIRE(pipe(err_fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out_fds[1], 1);
+    dup2(err_fds[1], 2);
+    close(out_fds[0]);
+    close(err_fds[0]);
+    std::vector<std::string> all{OCTOMIG_ADMIN, "--data-dir", data.string()};
+    for (auto& a : args) all.push_back(a);
+    exec_args(std::move(all));
+  }
+  close(out_fds[1]);
+  close(err_fds[1]);
+  tool_result r;
+  auto deadline = clock_type::now() + std::chrono::seconds(60);
+  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open = 2;
+  while (open > 0 && clock_type::now() < deadline) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  auto code = reap(pid, deadline);
+  if (!code) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    FAIL("octomig-admin did not finish within 60 s");
+  }
+  r.code = *code;
+  return r;
+}
+
+// ---- HTTP ----
+
+struct http_result {
+  long status = 0;  // 0: no answer within 10 s
+  std::string body;
+};
+
+// One request to 127.0.0.1:port, with the key (when not empty) as X-Octopus-ApiKey and the body
+// (when not empty) as JSON. A POST without a body sends Content-Length: 0.
+inline http_result http_call(int port, const std::string& method, const std::string& path,
+                             const std::string& key, const std::string& body = "") {
+  CURL* c = curl_easy_init();
+  REQUIRE(c != nullptr);
+  http_result r;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  if (!key.empty()) headers = curl_slist_append(headers, ("X-Octopus-ApiKey: " + key).c_str());
+  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  if (method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
 
 }  // namespace octomig::server_test
