@@ -112,6 +112,9 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   jo.before_write = p->cfg.journal_before_write;
   p->journal = spawn_journal(sys, st, std::move(jo));
   p->guard = spawn_maintenance_guard(sys, st, p->journal, p->cfg.journal_timeout);
+  // A flag of this engine's own: stopping it must not stop a later engine made from the same
+  // configuration.
+  p->cfg.callbacks.stopping = std::make_shared<std::atomic<bool>>(false);
   notifier_options no = p->cfg.callbacks;
   no.journal_timeout = p->cfg.journal_timeout;
   p->notifier = spawn_callback_notifier(sys, st, p->journal, std::move(no));

@@ -1,6 +1,7 @@
 // A real engine on a real store in a temporary directory, with step actors the tests control.
 #pragma once
 
+#include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -204,6 +205,8 @@ struct engine_fixture {
   std::shared_ptr<journal_stall> stall = std::make_shared<journal_stall>();
   std::chrono::milliseconds stop_grace{10000};
   std::chrono::milliseconds journal_timeout{30000};
+  // The callback notifier's retries and timeouts; every start gets a fresh stopping flag.
+  actors::notifier_options callbacks;
   std::shared_ptr<std::vector<std::string>> fatal_reasons =
       std::make_shared<std::vector<std::string>>();
   std::shared_ptr<std::mutex> fatal_mu = std::make_shared<std::mutex>();
@@ -249,6 +252,21 @@ struct engine_fixture {
               "http://127.0.0.1:9/hook?package=" + (pkg ? pkg->file_name : std::string())});
           return out;
         }};
+    // Tasks that schedule the callback their arguments ask for, as the export pipeline does:
+    // SuccessCallbackUri after Success, FailureCallbackUri after any other end.
+    auto hook = [](const actors::task_end& end) {
+      std::vector<events::task_command> out;
+      auto args = boost::json::parse(end.arguments_json).as_object();
+      bool ok = end.final_state == events::task_status::success;
+      const auto* uri = args.if_contains(ok ? "SuccessCallbackUri" : "FailureCallbackUri");
+      if (uri && uri->is_string())
+        out.push_back(events::cmd::schedule_callback{ok ? "success" : "failure",
+                                                     std::string(uri->get_string())});
+      return out;
+    };
+    p["Hooked"] = actors::pipeline{{{"Do it", instant_step(true, "done")}}, true, hook};
+    p["HookedFailing"] =
+        actors::pipeline{{{"Break", instant_step(false, "the step broke")}}, true, hook};
     return p;
   }
 
@@ -264,6 +282,8 @@ struct engine_fixture {
     cfg.pipelines = pipelines();
     cfg.stop_grace = stop_grace;
     cfg.journal_timeout = journal_timeout;
+    cfg.callbacks = callbacks;
+    cfg.callbacks.stopping = std::make_shared<std::atomic<bool>>(false);
     cfg.journal_before_write = [s = stall] { s->hold(); };
     cfg.on_fatal = [reasons = fatal_reasons, mu = fatal_mu](const std::string& why) {
       std::lock_guard<std::mutex> lock(*mu);
@@ -280,11 +300,13 @@ struct engine_fixture {
     engine.reset();
   }
 
-  events::task_state queue(const std::string& name, std::int64_t time_limit_ms = 0) {
+  events::task_state queue(const std::string& name, std::int64_t time_limit_ms = 0,
+                           const std::string& arguments_json = "{}") {
     std::promise<result<events::task_state>> p;
     auto f = p.get_future();
     engine->commands().queue_task(
-        actors::queue_request{name, "Test task " + name, "Spaces-1", "{}", time_limit_ms, nullptr},
+        actors::queue_request{name, "Test task " + name, "Spaces-1", arguments_json, time_limit_ms,
+                              nullptr},
         [&p](result<events::task_state> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     auto r = f.get();
