@@ -56,6 +56,10 @@ std::string printable(std::string_view s) {
 }
 
 std::string zip_message(int code) {
+  // libzip says "No such file" when it finds no end of central directory it accepts (an empty,
+  // truncated or damaged zip): the file exists, so say what is meant.
+  if (code == ZIP_ER_NOENT || code == ZIP_ER_NOZIP)
+    return "no zip directory was found in it (it is empty, cut short, damaged or not a zip)";
   zip_error_t e;
   zip_error_init_with_code(&e, code);
   std::string m = zip_error_strerror(&e);
@@ -238,7 +242,9 @@ bool read_at(int fd, std::uint64_t off, void* p, std::size_t n) {
 status check_layout(int fd, const std::vector<entry_info>& entries,
                     const std::function<error(std::string)>& refuse) {
   std::uint64_t off = 0;
+  std::vector<std::uint64_t> starts;  // where each entry's local header is
   for (const auto& e : entries) {
+    starts.push_back(off);
     auto bad = [&](const std::string& what) {
       return refuse("the local header of the entry " + printable(e.name) + " " + what);
     };
@@ -294,6 +300,38 @@ status check_layout(int fd, const std::vector<entry_info>& entries,
   unsigned char sig[4];
   if (!entries.empty() && (!read_at(fd, off, sig, 4) || std::memcmp(sig, "PK\x01\x02", 4) != 0))
     return refuse("there are bytes between its last entry and its central directory");
+  // Each central header, in order, must point at the local header found above (libzip reads the
+  // data through that offset).
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    unsigned char c[46];
+    if (!read_at(fd, off, c, sizeof c) || std::memcmp(c, "PK\x01\x02", 4) != 0)
+      return refuse("its central directory is damaged");
+    std::uint64_t local = le32(c + 42);
+    const std::size_t name_len = le16(c + 28), extra_len = le16(c + 30), comment_len = le16(c + 32);
+    if (local == 0xffffffffu) {  // in the Zip64 extra field, after the sizes that overflowed
+      std::string extra(extra_len, '\0');
+      if (!read_at(fd, off + sizeof c + name_len, extra.data(), extra.size()))
+        return refuse("its central directory is cut short");
+      std::size_t skip =
+          (le32(c + 24) == 0xffffffffu ? 8 : 0) + (le32(c + 20) == 0xffffffffu ? 8 : 0);
+      bool found = false;
+      for (std::size_t at = 0; at + 4 <= extra.size();) {
+        auto* x = reinterpret_cast<const unsigned char*>(extra.data()) + at;
+        std::size_t len = le16(x + 2);
+        if (le16(x) == 1 && len >= skip + 8 && at + 4 + len <= extra.size()) {
+          local = le64(x + 4 + skip);
+          found = true;
+          break;
+        }
+        at += 4 + len;
+      }
+      if (!found) return refuse("its central directory has a damaged Zip64 extra field");
+    }
+    if (local != starts[i])
+      return refuse("the central directory places the entry " + printable(entries[i].name) +
+                    " where its local header is not");
+    off += sizeof c + name_len + extra_len + comment_len;
+  }
   return ok_status();
 }
 

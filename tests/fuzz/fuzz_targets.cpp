@@ -1,7 +1,11 @@
 #include "fuzz_targets.hpp"
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +15,7 @@
 #include "http/json_util.hpp"
 #include "http/multipart.hpp"
 #include "http/server.hpp"
+#include "package/package.hpp"
 
 namespace octomig::fuzz {
 
@@ -137,6 +142,95 @@ void octopus_date(const std::uint8_t* data, std::size_t size) {
   events::timestamp_us back = 0;
   FUZZ_ASSERT(events::parse_octopus_date(events::octopus_date(t), back));
   FUZZ_ASSERT(back / 1000 == t / 1000);
+}
+
+namespace {
+
+// The folder of this process's package file and decrypted payloads; removed at a normal exit.
+struct package_scratch {
+  std::filesystem::path dir;
+  std::filesystem::path file;
+  package_scratch() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "octomig-fuzz-package-XXXXXX").string();
+    FUZZ_ASSERT(::mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+    file = dir / "input.zip";
+  }
+  ~package_scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// Key derivation above this is slow and memory-hungry by design (the reader accepts up to 1 GiB):
+// such an input is read up to the unlock only.
+constexpr std::uint64_t fuzz_max_memlimit = std::uint64_t{64} << 20;
+
+bool cheap_kdf(const boost::json::object& manifest) {
+  const auto* kdf = manifest.if_contains("Kdf");
+  if (!kdf || !kdf->is_object()) return false;
+  const auto* mem = kdf->get_object().if_contains("MemLimit");
+  if (!mem) return false;
+  if (mem->is_uint64()) return mem->get_uint64() <= fuzz_max_memlimit;
+  return mem->is_int64() && mem->get_int64() >= 0 &&
+         static_cast<std::uint64_t>(mem->get_int64()) <= fuzz_max_memlimit;
+}
+
+}  // namespace
+
+void migration_package(const std::uint8_t* data, std::size_t size) {
+  static package_scratch scratch;
+  {
+    std::ofstream out(scratch.file, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+    FUZZ_ASSERT(out.good());
+  }
+  auto r = package::reader::open(scratch.file, {}, scratch.dir);
+  if (!r) {
+    // Whatever the bytes: not a package (or damaged), never another kind of failure.
+    FUZZ_ASSERT(r.err().code == errc::invalid_argument);
+    return;
+  }
+  auto& p = **r;
+  for (const auto& [name, bytes] : p.entries()) FUZZ_ASSERT(!name.empty());
+  if (auto s = p.verify_digests(); !s) FUZZ_ASSERT(s.err().code == errc::corruption);
+  if (!cheap_kdf(p.manifest())) return;
+  auto unlocked = p.unlock("fuzz");
+  if (!unlocked) {
+    FUZZ_ASSERT(unlocked.err().code == errc::invalid_argument ||
+                unlocked.err().code == errc::corruption);
+    return;
+  }
+  // The manifest is authentic from here on: what the entries hold is checked as they are read.
+  std::uint64_t documents = 0, logs = 0;
+  auto docs = p.for_each_document(
+      [&](const std::string& collection, const std::string& id, boost::json::object) {
+        FUZZ_ASSERT(!collection.empty() && !id.empty());
+        ++documents;
+        return ok_status();
+      });
+  if (docs) {
+    std::uint64_t counted = 0;
+    for (const auto& kv : p.manifest().at("Counts").get_object())
+      counted += kv.value().is_uint64() ? kv.value().get_uint64()
+                                        : static_cast<std::uint64_t>(kv.value().get_int64());
+    FUZZ_ASSERT(documents == counted);
+  } else {
+    FUZZ_ASSERT(docs.err().code == errc::corruption);
+  }
+  auto tasks = p.for_each_task_log([&](const std::string& task_id, boost::json::value) {
+    FUZZ_ASSERT(!task_id.empty());
+    ++logs;
+    return ok_status();
+  });
+  if (tasks) {
+    const auto& listed = p.manifest().at("TaskLogs");
+    FUZZ_ASSERT(logs == (listed.is_uint64() ? listed.get_uint64()
+                                            : static_cast<std::uint64_t>(listed.get_int64())));
+  } else {
+    FUZZ_ASSERT(tasks.err().code == errc::corruption);
+  }
 }
 
 }  // namespace octomig::fuzz
