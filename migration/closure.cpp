@@ -24,24 +24,9 @@ std::size_t table_index(const std::string& collection) {
   return t.size();
 }
 
-// Ids sort by their trailing number, so Projects-2 comes before Projects-10.
-std::pair<std::uint64_t, std::string_view> id_order(std::string_view id) {
-  std::size_t i = id.size();
-  while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9') --i;
-  std::uint64_t n = 0;
-  for (std::size_t j = i; j < id.size() && j < i + 18; ++j)
-    n = n * 10 + static_cast<std::uint64_t>(id[j] - '0');
-  return {n, id};
-}
-
 // A collection nothing pulls in and no flag leaves out: what the request names (Projects).
 bool is_root(const schema& s) {
   return s.stored && s.pulled_by.empty() && s.ignore_flag.empty();
-}
-
-std::string describe(const schema& s, const std::string& id, const json::object& doc) {
-  auto name = name_of(s, doc);
-  return name.empty() ? s.item_type + " " + id : s.item_type + " '" + name + "' (" + id + ")";
 }
 
 // The collections that a document of `collection` pulls in by being referred to from them

@@ -371,4 +371,18 @@ std::string link_template(const collection_schema& c, const std::string& base) {
   return base + "/" + c.route + "{/id}{?" + c.list_query + "}";
 }
 
+std::pair<std::uint64_t, std::string_view> id_order(std::string_view id) {
+  std::size_t i = id.size();
+  while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9') --i;
+  std::uint64_t n = 0;
+  for (std::size_t j = i; j < id.size() && j < i + 18; ++j)
+    n = n * 10 + static_cast<std::uint64_t>(id[j] - '0');
+  return {n, id};
+}
+
+std::string describe(const collection_schema& c, const std::string& id, const json::object& doc) {
+  auto name = name_of(c, doc);
+  return name.empty() ? c.item_type + " " + id : c.item_type + " '" + name + "' (" + id + ")";
+}
+
 }  // namespace octomig::migration

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/error.hpp"
@@ -130,6 +131,13 @@ std::string id_for_owner(const collection_schema& c, std::string_view owner_id);
 // The problems with a document as the API reports them, one sentence each; empty when valid.
 // Checks required fields and the types of the fields the schema names.
 std::vector<std::string> validate(const collection_schema& c, const json::object& doc);
+
+// Sort key of an id: its trailing number, then the id, so Projects-2 comes before Projects-10.
+std::pair<std::uint64_t, std::string_view> id_order(std::string_view id);
+
+// "Project 'Web' (Projects-1)", or "DeploymentProcess deploymentprocess-Projects-1" when unnamed:
+// how messages name a document.
+std::string describe(const collection_schema& c, const std::string& id, const json::object& doc);
 
 // The document's name (empty when the collection is unnamed or the field is missing).
 std::string name_of(const collection_schema& c, const json::object& doc);

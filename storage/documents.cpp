@@ -87,19 +87,11 @@ std::set<link> links_of(const schema& s, const json::object& doc) {
 }
 
 using keys::printable;
+using mig::describe;
+using mig::id_order;
 
 using ascii::icontains;
 using ascii::iequals;
-
-// Ids sort by their trailing number, so Projects-2 comes before Projects-10.
-std::pair<std::uint64_t, std::string_view> id_order(std::string_view id) {
-  std::size_t i = id.size();
-  while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9') --i;
-  std::uint64_t n = 0;
-  for (std::size_t j = i; j < id.size() && j < i + 18; ++j)
-    n = n * 10 + static_cast<std::uint64_t>(id[j] - '0');
-  return {n, id};
-}
 
 std::string str_field(const json::object& o, const char* f) {
   auto* v = o.if_contains(f);
@@ -110,12 +102,6 @@ error problems_error(const std::vector<std::string>& problems) {
   std::string msg;
   for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;
   return make_error(errc::invalid_argument, msg);
-}
-
-// "Project 'Web' (Projects-1)" or "DeploymentProcess deploymentprocess-Projects-1".
-std::string describe(const schema& s, const std::string& id, const json::object& doc) {
-  auto name = mig::name_of(s, doc);
-  return name.empty() ? s.item_type + " " + id : s.item_type + " '" + name + "' (" + id + ")";
 }
 
 bool is_sealed(const json::value& v) {
