@@ -92,6 +92,7 @@ void attempt(self_ptr self, const events::task_state& task, const events::pendin
     if (!o) {
       log::error("task " + task.id + ": the " + cb.kind +
                  " callback's attempt cannot be recorded: " + o.err().message);
+      s.busy.erase({task.id, cb.kind});
       return;
     }
   const auto where = outbound::redact_url(cb.uri);
