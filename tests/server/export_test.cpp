@@ -635,3 +635,26 @@ TEST_CASE(
     CHECK_FALSE(contains(text, destination_key));
   }
 }
+
+TEST_CASE(
+    "an export still queued when its server crashes fails after the restart, saying its password "
+    "was not kept",
+    "[export]") {
+  instance source("octomig-export-src", true);
+  instance destination("octomig-export-dst", false);
+  receiver hook({answer(200), answer(200)});
+  const auto running = export_paused_in(source, destination, hook, "Collect documents");
+  // One task runs at a time: the second waits in the queue, its secrets in memory only.
+  auto queued = text_of(source.start_export(documented_body(destination, hook)), "TaskId");
+  CHECK(text_of(source.get("/api/tasks/" + queued), "State") == "Queued");
+
+  source.crash();
+  source.start();
+  CHECK(text_of(source.wait_until_ended(running), "State") == "Failed");
+  auto task = source.wait_until_ended(queued);
+  INFO("task log:\n" << joined(source.log_of(queued)) << "octomigd's log:\n" << source.log());
+  CHECK(text_of(task, "State") == "Failed");
+  CHECK(contains(text_of(task, "ErrorMessage"), "Request the export again"));
+  check_left_clean(source);
+  check_no_package(source, destination);
+}
