@@ -103,6 +103,12 @@ class migrations : public std::enable_shared_from_this<migrations> {
       problems.push_back("'DestinationPackageFeed' must be an absolute http:// or https:// URL.");
     if (!feed.empty() && feed.find_first_of("?#") != std::string::npos)
       problems.push_back("'DestinationPackageFeed' must be a server's base URL, without a query.");
+    // Credentials in the URL would be written into the task's arguments; the key has its field.
+    if (!feed.empty() && feed.find_first_of("?#") == std::string::npos &&
+        outbound::redact_url(feed) != feed)
+      problems.push_back(
+          "'DestinationPackageFeed' must not carry credentials; give the key in "
+          "'DestinationApiKey'.");
     auto api_key = text(body, "DestinationApiKey", problems).value_or("");
     if (!feed.empty() && api_key.empty())
       problems.push_back("'DestinationApiKey' is needed to push to 'DestinationPackageFeed'.");

@@ -492,6 +492,12 @@ TEST_CASE("a bad export request is refused with a 400 in the Octopus shape namin
     body["DestinationApiKey"] = "API-IRRELEVANT0000000000000000";
     refused(body, {"DestinationPackageFeed"});
   }
+  SECTION("a destination URL that carries credentials") {
+    auto body = valid;
+    body["DestinationPackageFeed"] = "http://someone:secret-in-url@127.0.0.1:9";
+    body["DestinationApiKey"] = "API-IRRELEVANT0000000000000000";
+    refused(body, {"must not carry credentials"});
+  }
   SECTION("a version that is not SemVer") {
     auto body = valid;
     body["PackageVersion"] = "1.x";
