@@ -18,6 +18,11 @@
 // lines cost one synced write per batch, not per line. No request waits without a bound: appends
 // and maintenance switches give up after journal_timeout.
 //
+// A queued task's secrets (queue_request::secrets) stay in the supervisor's memory until the task
+// starts, then go to its steps in the task's workspace (step_context::workspace); they are never
+// appended. When a task's end scheduled callbacks, the callback notifier is told once the append
+// is durable.
+//
 // Failures reach someone: one that only concerns the task (a step failed, a log line could not be
 // appended, maintenance mode could not be entered, the work folder could not be made) fails the
 // task with its reason; one that leaves the engine's own books wrong (a task's final event or the
