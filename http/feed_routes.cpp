@@ -249,13 +249,18 @@ class package_upload final : public body_sink {
 
   // Answers the push once the body has ended: at once when something went wrong, otherwise once
   // the engine has published the package (finishing the file and writing the index take disk
-  // syncs, which never run on this thread). self keeps the upload, and its slot, until then.
+  // syncs, which never run on this thread). The upload slot is given back just before the answer,
+  // so a client that pushes again as soon as it has its answer finds it free.
   static void complete(std::shared_ptr<package_upload> self, respond_fn respond) {
-    if (self->answer_) return respond(std::move(*self->answer_));
+    auto answer = [self, respond](response r) {
+      self->slot_.reset();
+      respond(std::move(r));
+    };
+    if (self->answer_) return answer(std::move(*self->answer_));
     auto done = self->parser_.finish();
-    if (!done) return respond(error_response(done.err()));
-    if (!*done) return respond(bad_request(no_file_message));
-    if (self->writer_->size() == 0) return respond(bad_request(empty_file_message));
+    if (!done) return answer(error_response(done.err()));
+    if (!*done) return answer(bad_request(no_file_message));
+    if (self->writer_->size() == 0) return answer(bad_request(empty_file_message));
     storage::publish_command cmd;
     cmd.space_id = self->space_;
     cmd.identity = *self->id_;
@@ -265,9 +270,9 @@ class package_upload final : public body_sink {
     cmd.writer = std::move(self->writer_);
     const auto& feed = self->feed_;
     feed.commands().publish_package(
-        std::move(cmd), [self, respond](result<storage::publish_outcome> out) {
-          if (!out) return respond(error_response(out.err()));
-          respond(json_response(self->feed_.resource(out->record), out->created ? 201 : 200));
+        std::move(cmd), [self, answer](result<storage::publish_outcome> out) {
+          if (!out) return answer(error_response(out.err()));
+          answer(json_response(self->feed_.resource(out->record), out->created ? 201 : 200));
         });
   }
 
