@@ -40,66 +40,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// ---- child processes ----
-
-struct run_result {
-  int code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-  std::string all() const { return out + err; }
-};
-
-// Runs octomig-admin with args; stdout and stderr kept apart (apikeys create prints a key on
-// stdout, which is never shown).
-run_result admin(const fs::path& data, std::vector<std::string> args) {
-  int out_fds[2], err_fds[2];
-  REQUIRE(pipe(out_fds) == 0);
-  REQUIRE(pipe(err_fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out_fds[1], 1);
-    dup2(err_fds[1], 2);
-    close(out_fds[0]);
-    close(err_fds[0]);
-    std::vector<std::string> all{OCTOMIG_ADMIN, "--data-dir", data.string()};
-    for (auto& a : args) all.push_back(a);
-    exec_args(std::move(all));
-  }
-  close(out_fds[1]);
-  close(err_fds[1]);
-  run_result r;
-  auto deadline = clock_type::now() + std::chrono::seconds(60);
-  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open = 2;
-  while (open > 0 && clock_type::now() < deadline) {
-    if (poll(fds, 2, 100) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  auto code = reap(pid, deadline);
-  if (!code) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    FAIL("octomig-admin did not finish within 60 s");
-  }
-  r.code = *code;
-  return r;
-}
-
 // ---- HTTP ----
 
 struct reply {
@@ -287,11 +227,11 @@ struct sample {
 
 void build(sample& s) {
   s.data = s.dir.path / "data";
-  auto seeded = admin(s.data, {"seed", "--projects", "1", "--releases", "1", "--deployments", "1",
-                               "--log-lines", "3"});
+  auto seeded = run_tool(s.data, {"seed", "--projects", "1", "--releases", "1", "--deployments",
+                                  "1", "--log-lines", "3"});
   INFO("seed: " << seeded.all());
   REQUIRE(seeded.code == 0);
-  auto created = admin(s.data, {"apikeys", "create", "--name", "robot"});
+  auto created = run_tool(s.data, {"apikeys", "create", "--name", "robot"});
   INFO("apikeys create (stderr): " << created.err);
   REQUIRE(created.code == 0);
   s.robot_key = created.out;
@@ -324,7 +264,7 @@ void build(sample& s) {
   }
   REQUIRE(d.stop() == 0);
   // The undamaged instance verifies clean, so every difference below comes from the damage.
-  auto verified = admin(s.data, {"projections", "verify"});
+  auto verified = run_tool(s.data, {"projections", "verify"});
   INFO("verify of the undamaged instance: " << verified.all());
   REQUIRE(verified.code == 0);
 }
@@ -353,7 +293,7 @@ struct damaged_copy {
 
 // `projections verify` on the damaged copy: a non-zero exit and each of `names` in its output.
 void check_verify(const fs::path& data, const std::vector<std::string>& names) {
-  auto r = admin(data, {"projections", "verify"});
+  auto r = run_tool(data, {"projections", "verify"});
   INFO("octomig-admin projections verify (exit " << r.code << "):\n" << r.all());
   CHECK(r.code != 0);
   for (const auto& n : names) {
@@ -367,7 +307,7 @@ void check_admin_fails(const fs::path& data, const std::vector<std::string>& arg
                        const std::vector<std::string>& names) {
   std::string shown;
   for (const auto& a : args) shown += " " + a;
-  auto r = admin(data, args);
+  auto r = run_tool(data, args);
   INFO("octomig-admin" << shown << " (exit " << r.code << "):\n" << r.all());
   CHECK(r.code != 0);
   for (const auto& n : names) {
