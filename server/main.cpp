@@ -231,7 +231,13 @@ int run(const settings& s) {
   exports->producer_version = OCTOMIG_VERSION;
   exports->ca_file = s.ca_file;
   // Test-only switches, from the environment so that they stay out of --help: a crash test
-  // pauses a step to kill the server in it; a disk-full test caps the package's size.
+  // pauses a step to kill the server in it; a disk-full test caps the package's size; fast key
+  // derivation and retries keep the tests quick. Each one set is logged as a warning: a server
+  // with OCTOMIG_TEST_FAST_KDF makes weak packages.
+  for (const char* name : {"OCTOMIG_TEST_PAUSE_IN_STEP", "OCTOMIG_TEST_PACKAGE_WRITE_LIMIT",
+                           "OCTOMIG_TEST_FAST_KDF", "OCTOMIG_TEST_FAST_RETRIES"})
+    if (const char* v = std::getenv(name); v && *v)
+      log::warn(std::string("test switch ") + name + " is set: this server is not for real use");
   // "Build package", or "Build package:500" to pause 500 ms at most.
   if (const char* v = std::getenv("OCTOMIG_TEST_PAUSE_IN_STEP")) {
     std::string pause = v;
