@@ -594,8 +594,9 @@ struct reader::impl {
     return s;
   }
 
-  // Decrypts payload.bin as a stream into an anonymous temporary file and opens the inner zip
-  // from it. The payload's digest is checked after the stream, whose authentication comes first.
+  // Decrypts payload.bin as a stream, inflates it (one raw deflate stream) into an anonymous
+  // temporary file and opens the inner zip from it. The payload's digest is checked after the
+  // stream, whose authentication comes first; the inflated size is bounded by max_total_bytes.
   status decrypt_payload() {
     const entry_info* payload = outer_entry(payload_name);
     if (!payload) return corrupt("the encrypted package has no payload.bin");
@@ -604,10 +605,10 @@ struct reader::impl {
     if (!fd) return fd.err();
     int out = inner_fd = *fd;
     std::uint64_t written = 0;
-    crypto::stream_decryptor dec(*keys, [&](const unsigned char* p, std::size_t n) -> status {
+    auto to_file = [&](const unsigned char* p, std::size_t n) -> status {
       written += n;
       if (written > limits.max_total_bytes)
-        return corrupt("the decrypted payload is over the size limit");
+        return corrupt("the decompressed payload is over the size limit");
       while (n > 0) {
         auto w = ::write(out, p, n);
         if (w < 0 && errno == EINTR) continue;
@@ -619,6 +620,46 @@ struct reader::impl {
         n -= static_cast<std::size_t>(w);
       }
       return ok_status();
+    };
+    z_stream zs{};
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+      return make_error(errc::io_error, "cannot set up the payload's decompression");
+    struct ender {
+      z_stream* zs;
+      ~ender() { inflateEnd(zs); }
+    } end_zs{&zs};
+    // Not out_buf: stream_entry inflates into that one when payload.bin itself is deflated.
+    std::string inflated(read_buffer_bytes, '\0');
+    bool ended = false;
+    auto damaged = [](const char* why) {
+      return corrupt(std::string("the decrypted payload is damaged: ") + why);
+    };
+    crypto::stream_decryptor dec(*keys, [&](const unsigned char* p, std::size_t n) -> status {
+      if (n == 0) return ok_status();
+      if (ended) return damaged("it goes on after the end of its compressed data");
+      zs.next_in = const_cast<Bytef*>(p);
+      zs.avail_in = static_cast<uInt>(n);  // a secretstream chunk: 64 KiB at most
+      do {
+        zs.next_out = reinterpret_cast<Bytef*>(inflated.data());
+        zs.avail_out = static_cast<uInt>(inflated.size());
+        int r = inflate(&zs, Z_NO_FLUSH);
+        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+          return damaged("its compressed data is invalid");
+        auto got = inflated.size() - zs.avail_out;
+        if (auto s = to_file(reinterpret_cast<const unsigned char*>(inflated.data()), got); !s)
+          return s;
+        if (r == Z_STREAM_END) {
+          ended = true;
+          break;
+        }
+        if (r == Z_BUF_ERROR) {  // no progress: no input left (or, never, no room)
+          if (zs.avail_in == 0) break;
+          if (got == 0) return damaged("its compressed data is invalid");
+        }
+      } while (zs.avail_in > 0 || zs.avail_out == 0);
+      if (ended && zs.avail_in > 0)
+        return damaged("it goes on after the end of its compressed data");
+      return ok_status();
     });
     crypto::sha256 h;
     auto s =
@@ -627,6 +668,7 @@ struct reader::impl {
           return dec.write(reinterpret_cast<const unsigned char*>(p), n);
         });
     if (s) s = dec.finish();
+    if (s && !ended) s = damaged("its compressed data is cut short");
     if (s && h.hex_final() != listed().at(payload_name).get_string())
       s = corrupt("the package entry payload.bin does not match its digest in the manifest");
     if (!s) return s;

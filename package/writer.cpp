@@ -6,12 +6,15 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 #include "events/time_format.hpp"
 #include "package/crypto.hpp"
@@ -24,6 +27,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t copy_buffer_bytes = 1 << 20;
+constexpr std::size_t deflate_buffer_bytes = 256 * 1024;
 constexpr std::size_t max_id_length = 200;
 
 std::string errno_text(int e) {
@@ -168,6 +172,65 @@ class zip_out {
   std::time_t mtime_ = 0;
 };
 
+// One raw deflate stream (level 1) from write to finish, its output to a byte sink through a
+// fixed buffer: the encrypted payload compresses the inner zip as a whole.
+class deflater {
+ public:
+  explicit deflater(crypto::byte_sink out) : out_(std::move(out)), buf_(deflate_buffer_bytes) {}
+  ~deflater() {
+    if (ready_) deflateEnd(&zs_);
+  }
+  deflater(const deflater&) = delete;
+  deflater& operator=(const deflater&) = delete;
+
+  status open() {
+    if (deflateInit2(&zs_, 1, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return write_failure("cannot set up the payload's compression");
+    ready_ = true;
+    return ok_status();
+  }
+
+  status write(const unsigned char* p, std::size_t n) {
+    while (n > 0) {
+      // avail_in is 32 bits wide.
+      auto part = static_cast<uInt>(std::min<std::size_t>(n, std::size_t{1} << 30));
+      zs_.next_in = const_cast<Bytef*>(p);
+      zs_.avail_in = part;
+      if (auto s = run(Z_NO_FLUSH); !s) return s;
+      p += part;
+      n -= part;
+    }
+    return ok_status();
+  }
+
+  // Ends the stream. REQUIRES: called once, after every write.
+  status finish() {
+    zs_.next_in = nullptr;
+    zs_.avail_in = 0;
+    return run(Z_FINISH);
+  }
+
+ private:
+  status run(int flush) {
+    while (true) {
+      zs_.next_out = buf_.data();
+      zs_.avail_out = static_cast<uInt>(buf_.size());
+      int r = deflate(&zs_, flush);
+      if (r == Z_STREAM_ERROR) return write_failure("cannot compress the payload");
+      auto got = buf_.size() - zs_.avail_out;
+      if (got > 0)
+        if (auto s = out_(buf_.data(), got); !s) return s;
+      if (flush == Z_FINISH ? r == Z_STREAM_END : (zs_.avail_in == 0 && zs_.avail_out > 0))
+        return ok_status();
+    }
+  }
+
+  crypto::byte_sink out_;
+  std::vector<unsigned char> buf_;
+  z_stream zs_{};
+  bool ready_ = false;
+};
+
 // Replaces the revealed sensitive values of doc by sealed ones (or null), zeroing the plaintext
 // in doc's memory as it goes.
 status seal_document(const crypto::keys& k, const migration::collection_schema& c,
@@ -228,10 +291,12 @@ struct writer::impl {
   unsigned char salt[crypto::salt_bytes] = {};
   std::unique_ptr<crypto::keys> keys;
   std::string password_check;
-  // Encrypted: the inner zip -> encryptor -> payload_fd; copied into the outer zip at finish.
+  // Encrypted: the inner zip (stored entries) -> one deflate stream -> encryptor -> payload_fd;
+  // copied into the outer zip at finish.
   int payload_fd = -1;
   std::uint64_t payload_bytes = 0;
   std::unique_ptr<crypto::stream_encryptor> encryptor;
+  std::unique_ptr<deflater> compressor;
   zip_out outer;
   zip_out inner;
   // Entry names (for duplicates) and, unencrypted, their SHA-256 for the manifest.
@@ -258,7 +323,8 @@ struct writer::impl {
   status add_entry(const std::string& name, const std::string& bytes) {
     if (!entries.emplace(name, std::string()).second)
       return make_error(errc::invalid_argument, "the package already holds " + name);
-    if (auto s = documents().add(name, bytes, true); !s) {
+    // Encrypted, the payload is compressed as a whole: its inner zip stores its entries.
+    if (auto s = documents().add(name, bytes, !o.encrypt); !s) {
       entries.erase(name);
       return fail(s.err());
     }
@@ -406,10 +472,13 @@ result<std::unique_ptr<writer>> writer::create(const writer_options& o,
     d.payload_fd = *fd;
     d.encryptor = std::make_unique<crypto::stream_encryptor>(
         *d.keys, [&d](const unsigned char* p, std::size_t n) { return d.write_payload(p, n); });
-    auto to_encryptor = [&d](const unsigned char* p, std::size_t n) {
-      return d.encryptor->write(p, n);
+    d.compressor = std::make_unique<deflater>(
+        [&d](const unsigned char* p, std::size_t n) { return d.encryptor->write(p, n); });
+    if (auto s = d.compressor->open(); !s) return s.err();
+    auto to_compressor = [&d](const unsigned char* p, std::size_t n) {
+      return d.compressor->write(p, n);
     };
-    if (auto s = d.inner.open(to_encryptor, mtime); !s) return s.err();
+    if (auto s = d.inner.open(to_compressor, mtime); !s) return s.err();
   }
   return w;
 }
@@ -457,6 +526,8 @@ result<written_package> writer::finish() {
   d.finished = true;  // once, successful or not: a failed finish leaves a file to remove
   if (d.o.encrypt) {
     if (auto s = d.inner.close(); !s) return d.fail(s.err());
+    if (auto s = d.compressor->finish(); !s) return d.fail(s.err());
+    d.compressor.reset();
     if (auto s = d.encryptor->finish(); !s) return d.fail(s.err());
     if (auto s = d.copy_payload(); !s) return d.fail(s.err());
     ::close(d.payload_fd);

@@ -2,6 +2,7 @@
 // them, so that the ordinary test suite exercises the parsers with hostile input too.
 #include <sodium.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -279,8 +280,8 @@ std::vector<labelled> package_mutations(const std::string& name, const std::stri
 // Whoever exports a package knows its password, so everything the reader checks only after unlock
 // (the documents, the task logs, the inner zip of an encrypted payload, the manifest's Counts and
 // Entries) is theirs to choose. These helpers write packages by the contract
-// (docs/package-format.md) with libsodium directly, so that mutations behind the MAC and the
-// secretstream reach the reader authenticated.
+// (docs/package-format.md) with libsodium and zlib directly, so that mutations behind the MAC and
+// the secretstream reach the reader authenticated.
 
 using entry_list = std::vector<std::pair<std::string, std::string>>;  // name, bytes
 
@@ -334,6 +335,21 @@ std::string stored_zip(const entry_list& entries) {
   put32(out, static_cast<std::uint32_t>(central.size()));
   put32(out, cd_offset);
   put16(out, 0);
+  return out;
+}
+
+// bytes as one raw deflate stream (no zlib header), as the encrypted payload holds its inner zip.
+std::string raw_deflate(const std::string& bytes, int level = 1) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&zs, bytes.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
   return out;
 }
 
@@ -459,13 +475,19 @@ std::string authored_plain(const entry_list& contents, const manifest_edit& edit
   return signed_package(json::serialize(m), contents);
 }
 
-// An encrypted package around these inner zip bytes (contents: what the manifest counts).
-std::string authored_encrypted(const std::string& inner_zip, const entry_list& contents,
-                               const manifest_edit& edit = {}) {
-  entry_list payload{{"payload.bin", the_author().encrypt(inner_zip)}};
+// An encrypted package around these bytes, deflated (contents: what the manifest counts).
+std::string authored_encrypted_deflated(const std::string& deflated, const entry_list& contents,
+                                        const manifest_edit& edit = {}) {
+  entry_list payload{{"payload.bin", the_author().encrypt(deflated)}};
   auto m = manifest_for(payload, true, contents);
   if (edit) edit(m);
   return signed_package(json::serialize(m), payload);
+}
+
+// An encrypted package around these inner zip bytes (contents: what the manifest counts).
+std::string authored_encrypted(const std::string& inner_zip, const entry_list& contents,
+                               const manifest_edit& edit = {}) {
+  return authored_encrypted_deflated(raw_deflate(inner_zip), contents, edit);
 }
 
 entry_list authored_contents() {
@@ -587,11 +609,37 @@ std::vector<labelled> authored_inputs() {
       add("encrypted package, inner zip random edits #" + std::to_string(i),
           authored_encrypted(mutate(inner, rng), contents));
   }
+  // The deflate stream around the inner zip damaged, then encrypted and signed.
+  {
+    std::mt19937_64 rng(7003);
+    const auto deflated = raw_deflate(inner);
+    for (std::size_t i = 0; i < deflated.size(); i += 1 + deflated.size() / 200) {
+      auto m = deflated;
+      m[i] ^= static_cast<char>(1u << (i % 8));
+      add("encrypted package, deflated payload bit " + std::to_string(i % 8) + " of byte " +
+              std::to_string(i) + " flipped",
+          authored_encrypted_deflated(m, contents));
+    }
+    for (std::size_t len = 0; len < deflated.size(); len += 1 + deflated.size() / 100)
+      add("encrypted package, deflated payload cut to " + std::to_string(len),
+          authored_encrypted_deflated(deflated.substr(0, len), contents));
+    add("encrypted package, deflated payload with bytes after its end",
+        authored_encrypted_deflated(deflated + "x", contents));
+    add("encrypted package, deflated payload twice",
+        authored_encrypted_deflated(deflated + deflated, contents));
+    add("encrypted package, payload not deflated", authored_encrypted_deflated(inner, contents));
+    for (int i = 0; i < 200; ++i)
+      add("encrypted package, deflated payload random edits #" + std::to_string(i),
+          authored_encrypted_deflated(mutate(deflated, rng), contents));
+  }
   // Payloads that are no proper secretstream, listed with their true digest.
   {
     const auto& a = the_author();
-    const auto whole = a.encrypt(inner);
-    const auto two_chunks = a.encrypt(inner + std::string(70000, '\0'));
+    const auto whole = a.encrypt(raw_deflate(inner));
+    std::mt19937_64 noise_rng(7004);
+    std::string noise(70000, '\0');
+    for (auto& c : noise) c = static_cast<char>(noise_rng());
+    const auto two_chunks = a.encrypt(raw_deflate(inner + noise));
     const std::vector<std::pair<std::string, std::string>> payloads = {
         {"empty", ""},
         {"a header only", whole.substr(0, 24)},

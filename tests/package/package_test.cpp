@@ -757,6 +757,37 @@ TEST_CASE("a truncated encrypted package is detected", "[package]") {
   CHECK(files_in(dir.path()) >= 1);
 }
 
+TEST_CASE("an encrypted payload is one deflate stream, its inflated size bounded", "[package]") {
+  temp_dir dir("octomig-package");
+  auto o = options_in(dir.path(), true);
+  auto w = must(writer::create(o, password));
+  add_samples(*w);
+  // 4 MiB of one letter: the inner zip stores it, the payload's deflate stream shrinks it.
+  must(w->add_document(schema("Projects"), "Projects-100",
+                       json::object{{"Id", "Projects-100"}, {"Notes", std::string(4 << 20, 'n')}}));
+  auto written = must(w->finish());
+  CHECK(zip_entry(written.file, "payload.bin").size() < 64 * 1024);
+  auto walk = [](reader& r) {
+    return r.for_each_document(
+        [](const std::string&, const std::string&, json::object) { return ok_status(); });
+  };
+  {
+    auto r = must(reader::open(written.file));
+    must(r->unlock(password));
+    must(walk(*r));
+  }
+  // A reader whose bound the payload inflates past stops there (a zip bomb in the payload).
+  reader_limits small;
+  small.max_total_bytes = 1 << 20;
+  auto r = must(reader::open(written.file, small));
+  must(r->unlock(password));
+  auto s = walk(*r);
+  REQUIRE_FALSE(s);
+  CHECK(s.err().code == errc::corruption);
+  CHECK(s.err().message.find("over the size limit") != std::string::npos);
+  CHECK(files_in(dir.path()) == 1);
+}
+
 TEST_CASE("verify_digests names a changed, missing or extra entry of an unencrypted package",
           "[package]") {
   temp_dir dir("octomig-package");
