@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "base/hex.hpp"
+
 namespace octomig::package::crypto {
 
 static_assert(salt_bytes == crypto_pwhash_SALTBYTES);
@@ -40,7 +42,7 @@ constexpr std::size_t cipher_chunk = chunk_bytes + crypto_secretstream_xchacha20
 std::string keyed_hash(const unsigned char* key, const void* p, std::size_t n) {
   unsigned char out[digest_bytes];
   crypto_generichash(out, sizeof out, static_cast<const unsigned char*>(p), n, key, key_bytes);
-  return hex(out, sizeof out);
+  return base::to_hex(out, sizeof out);
 }
 
 }  // namespace
@@ -115,17 +117,6 @@ result<std::string> unseal(const keys& k, std::string_view sealed_base64) {
   return plain;
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
 std::string to_base64(const unsigned char* p, std::size_t n) {
   std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
   sodium_bin2base64(out.data(), out.size(), p, n, sodium_base64_VARIANT_ORIGINAL);
@@ -152,24 +143,27 @@ bool is_hex_digest(std::string_view s) {
   return true;
 }
 
-sha256::sha256() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+digest::digest(const void* md) : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), static_cast<const EVP_MD*>(md), nullptr);
 }
 
-sha256::~sha256() {
+digest::~digest() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
 }
 
-void sha256::update(const void* p, std::size_t n) {
+void digest::update(const void* p, std::size_t n) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), p, n);
 }
 
-std::string sha256::hex_final() {
+std::string digest::hex_final() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
-  return hex(md, len);
+  return base::to_hex(md, len);
 }
+
+sha256::sha256() : digest(EVP_sha256()) {}
+sha1::sha1() : digest(EVP_sha1()) {}
 
 // ---- secretstream -------------------------------------------------------------------------------
 

@@ -57,23 +57,34 @@ std::string seal(const keys& k, std::string_view plain);
 // The plaintext, or errc::corruption.
 result<std::string> unseal(const keys& k, std::string_view sealed_base64);
 
-std::string hex(const unsigned char* p, std::size_t n);
 std::string to_base64(const unsigned char* p, std::size_t n);
 // false for anything but padded, original-alphabet base64 without spaces.
 bool from_base64(std::string_view text, std::string& out);
 bool is_hex_digest(std::string_view s);  // 64 lower-case hex digits
 
-class sha256 {
+// A message digest as lower-case hex (OpenSSL's EVP, which uses the CPU's SHA instructions).
+class digest {
  public:
-  sha256();
-  ~sha256();
-  sha256(const sha256&) = delete;
-  sha256& operator=(const sha256&) = delete;
+  ~digest();
+  digest(const digest&) = delete;
+  digest& operator=(const digest&) = delete;
   void update(const void* p, std::size_t n);
   std::string hex_final();  // REQUIRES: called once
 
+ protected:
+  explicit digest(const void* md);  // an EVP_MD
+
  private:
   void* ctx_;  // EVP_MD_CTX
+};
+class sha256 : public digest {
+ public:
+  sha256();
+};
+// The feeds' Hash (Octopus's package hash).
+class sha1 : public digest {
+ public:
+  sha1();
 };
 
 using byte_sink = std::function<status(const unsigned char* p, std::size_t n)>;

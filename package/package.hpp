@@ -57,6 +57,7 @@ struct written_package {
   std::filesystem::path file;
   std::uint64_t size_bytes = 0;
   std::string sha256;                           // lower-case hex of the whole file
+  std::string sha1;                             // the same, SHA-1 (what feeds call its Hash)
   std::map<std::string, std::uint64_t> counts;  // documents per collection
   std::uint64_t task_logs = 0;
   bool encrypted = false;

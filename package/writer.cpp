@@ -287,6 +287,7 @@ struct writer::impl {
   bool keep_file = false;     // finished: the destructor leaves it
   int fd = -1;
   crypto::sha256 file_digest;
+  crypto::sha1 file_sha1;  // the feeds' Hash, for the push's check after a retry
   std::uint64_t file_bytes = 0;
   unsigned char salt[crypto::salt_bytes] = {};
   std::unique_ptr<crypto::keys> keys;
@@ -339,6 +340,7 @@ struct writer::impl {
   status write_file(const unsigned char* p, std::size_t n) {
     if (auto s = write_all(fd, p, n, o.before_write); !s) return s;
     file_digest.update(p, n);
+    file_sha1.update(p, n);
     file_bytes += n;
     return ok_status();
   }
@@ -545,6 +547,7 @@ result<written_package> writer::finish() {
   out.file = d.o.file;
   out.size_bytes = d.file_bytes;
   out.sha256 = d.file_digest.hex_final();
+  out.sha1 = d.file_sha1.hex_final();
   out.counts = d.counts;
   out.task_logs = d.task_logs;
   out.encrypted = d.o.encrypt;

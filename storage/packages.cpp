@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "base/ascii.hpp"
+#include "base/hex.hpp"
 #include "storage/keys.hpp"
 #include "storage/store_impl.hpp"
 
@@ -134,22 +135,12 @@ rocksdb::WriteOptions write_options(const store::impl& d) {
   return wo;
 }
 
-std::string hex(const unsigned char* p, unsigned n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
 std::string random_suffix() {
   static const bool ready = sodium_init() >= 0;
   (void)ready;  // randombytes works without it; sodium_init only picks the best source
   unsigned char b[8];
   randombytes_buf(b, sizeof b);
-  return hex(b, sizeof b);
+  return base::to_hex(b, sizeof b);
 }
 
 // Numeric-aware part comparison for SemVer pre-release identifiers.
@@ -662,9 +653,9 @@ status package_writer::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(p_->sha1, md, &len);
-  sha1_ = hex(md, len);
+  sha1_ = base::to_hex(md, len);
   EVP_DigestFinal_ex(p_->sha256, md, &len);
-  sha256_ = hex(md, len);
+  sha256_ = base::to_hex(md, len);
   // The rename must never install a file whose bytes are not yet on disk.
   bool synced = ::fsync(fd_) == 0;
   bool closed = ::close(fd_) == 0;

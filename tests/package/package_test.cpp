@@ -3,6 +3,7 @@
 // libzip reads the packages directly too, as any zip tool would.
 #include "package/package.hpp"
 
+#include <openssl/sha.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <zip.h>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <set>
 
+#include "base/hex.hpp"
 #include "tests/support/must.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -296,13 +298,13 @@ void check_round_trip(reader& r) {
 std::string sha256_hex(const std::string& bytes) {
   unsigned char md[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(md, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  std::string out;
-  for (unsigned char c : md) {
-    static const char* digits = "0123456789abcdef";
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
+  return octomig::base::to_hex(md, sizeof md);
+}
+
+std::string sha1_hex(const std::string& bytes) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  return octomig::base::to_hex(md, sizeof md);
 }
 
 }  // namespace
@@ -371,6 +373,7 @@ TEST_CASE("a package is a valid zip with the documented entries and manifest", "
     if (fs::exists("/usr/bin/unzip"))
       CHECK(std::system(("/usr/bin/unzip -tqq '" + written.file.string() + "'").c_str()) == 0);
     CHECK(written.sha256 == sha256_hex(bytes));
+    CHECK(written.sha1 == sha1_hex(bytes));
 
     auto entries = zip_contents(written.file);
     std::vector<std::string> names;

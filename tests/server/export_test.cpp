@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/hex.hpp"
 #include "tests/outbound/receiver.hpp"
 #include "tests/server/process.hpp"
 
@@ -243,13 +244,7 @@ std::string digest_hex(const EVP_MD* md, const std::string& bytes) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   REQUIRE(EVP_Digest(bytes.data(), bytes.size(), d, &n, md, nullptr) == 1);
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += hex[d[i] >> 4];
-    out += hex[d[i] & 15];
-  }
-  return out;
+  return octomig::base::to_hex(d, n);
 }
 
 std::string joined(const std::vector<std::string>& lines) {
