@@ -1,7 +1,5 @@
 #include "actors/export_steps.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
@@ -281,6 +279,7 @@ step_outcome build(const export_services& sv, const step_context& ctx, const exp
   if (!done) return failed("The package could not be written: " + done.err().message);
   // The snapshot is no longer needed: let RocksDB drop what it kept for it.
   ws.snapshot.reset();
+  ws.package_sha1 = done->sha1;
   const auto name = done->file.filename().string();
   log.info("Created package " + name + ": " + mib(done->size_bytes) + " (" +
            std::to_string(done->size_bytes) + " bytes), SHA-256 " + done->sha256 +
@@ -292,30 +291,6 @@ step_outcome build(const export_services& sv, const step_context& ctx, const exp
 }
 
 // ---- Push package ----
-
-result<std::string> sha1_of(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return make_error(errc::io_error, "cannot read the package to hash it");
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(md.get(), EVP_sha1(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0)
-      EVP_DigestUpdate(md.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) return make_error(errc::io_error, "cannot read the package to hash it");
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(md.get(), d, &n);
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += hex[d[i] >> 4];
-    out += hex[d[i] & 15];
-  }
-  return out;
-}
 
 step_outcome publish_locally(const export_services& sv, const step_context& ctx,
                              const export_args& a, const events::package_built& built,
@@ -368,8 +343,6 @@ step_outcome push(const export_services& sv, const step_context& ctx, const expo
   if (a.destination.empty()) return publish_locally(sv, ctx, a, *built, log);
   auto& ws = *ctx.workspace;
   const fs::path file = fs::path(ctx.work_dir) / built->file_name;
-  auto sha1 = sha1_of(file);
-  if (!sha1) return failed("The package could not be read: " + sha1.err().message);
   const auto where = outbound::redact_url(a.destination);
   log.info("Pushing the package to the destination feed " + where + " (" + a.destination_space +
            ")");
@@ -381,7 +354,7 @@ step_outcome push(const export_services& sv, const step_context& ctx, const expo
   r.file_name = built->file_name;
   r.package_id = a.package_id;
   r.version = a.package_version;
-  r.sha1_hex = *sha1;
+  r.sha1_hex = ws.package_sha1;
   r.tls.ca_file = sv.ca_file;
   r.max_attempts = sv.push_attempts;
   r.first_backoff = sv.push_first_backoff;

@@ -102,6 +102,9 @@ struct task_workspace {
   // Set by the exporter: the documents as they were when it started, and what to export of them.
   std::shared_ptr<const migration::document_source> snapshot;
   std::shared_ptr<const migration::export_closure> closure;
+  // Set by the packager: the package's SHA-1, hashed as it was written (package_built carries
+  // its SHA-256), which the push compares with the destination's after a retried push.
+  std::string package_sha1;
 };
 
 // What a step is given when it runs.
