@@ -1,6 +1,7 @@
 // The task fold. One overload per event type: adding an event without handling it fails to compile.
 #include "events/task_state.hpp"
 
+#include "base/url.hpp"
 #include "events/overloaded.hpp"
 
 #include <algorithm>
@@ -8,18 +9,6 @@
 
 namespace octomig::events {
 namespace {
-
-// A URL as a log may show it: without its query and fragment (a webhook's query may carry a token)
-// and without user information (https://user:token@host/).
-std::string without_credentials(const std::string& url) {
-  std::string out = url.substr(0, url.find_first_of("?#"));
-  auto scheme = out.find("://");
-  auto authority = scheme == std::string::npos ? 0 : scheme + 3;
-  auto path = out.find('/', authority);
-  auto at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
-  if (at != std::string::npos && at >= authority) out.erase(authority, at + 1 - authority);
-  return out;
-}
 
 std::string callback_name(const std::string& kind) {
   return kind == "success" ? "Success" : "Failure";
@@ -175,7 +164,7 @@ std::optional<log_line> log_line_for(const envelope& e) {
           },
           [&](const callback_scheduled& ev) {
             return line("Info", callback_name(ev.kind) + " callback scheduled to " +
-                                    without_credentials(ev.uri));
+                                    base::redact_url(ev.uri));
           },
           [&](const documents_collected& ev) {
             std::uint64_t total = 0;

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/url.hpp"
 #include "events/error.hpp"
 
 namespace octomig::outbound {
@@ -32,9 +33,9 @@ namespace octomig::outbound {
 // fragment. Spaces, control characters and non-ASCII bytes are refused anywhere.
 bool is_http_url(std::string_view s);
 
-// The URL without userinfo, query and fragment: what logs, events and error messages may show.
-// Safe on any text (a string that is no URL loses what follows '?' or '#' and an '@' prefix).
-std::string redact_url(std::string_view url);
+// The URL without userinfo, query and fragment: what logs, events and error messages may show
+// (base/url.hpp; the task log's lines use the same function).
+using base::redact_url;
 
 // uri with name=value pairs appended, percent-encoded as UTF-8 bytes (everything but RFC 3986
 // unreserved characters, so a space is %20 and '+' is %2B), joined with '?' or '&' as the URI

@@ -130,16 +130,6 @@ bool is_http_url(std::string_view s) {
   return valid_host_port(authority);
 }
 
-std::string redact_url(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  std::size_t start = authority_start(url);
-  std::size_t at = url.substr(0, url.find('/', start)).rfind('@');
-  if (at == std::string_view::npos || at < start) return std::string(url);
-  std::string out(url.substr(0, start));
-  out += url.substr(at + 1);
-  return out;
-}
-
 std::string append_query(std::string_view uri,
                          const std::vector<std::pair<std::string, std::string>>& params) {
   if (params.empty()) return std::string(uri);
