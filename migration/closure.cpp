@@ -17,13 +17,6 @@ namespace {
 
 using schema = collection_schema;
 
-std::size_t table_index(const std::string& collection) {
-  const auto& t = collections();
-  for (std::size_t i = 0; i < t.size(); ++i)
-    if (t[i].name == collection) return i;
-  return t.size();
-}
-
 // A collection nothing pulls in and no flag leaves out: what the request names (Projects).
 bool is_root(const schema& s) {
   return s.stored && s.pulled_by.empty() && s.ignore_flag.empty();
@@ -68,13 +61,19 @@ class walker {
 
   export_closure take() {
     export_closure out;
-    out.documents.assign(included_.begin(), included_.end());
-    std::sort(out.documents.begin(), out.documents.end(),
-              [](const document_ref& a, const document_ref& b) {
-                auto ia = table_index(a.collection), ib = table_index(b.collection);
-                if (ia != ib) return ia < ib;
-                return id_order(a.id) < id_order(b.id);
-              });
+    out.documents.reserve(included_.size());
+    // included_ is ordered by collection name: each collection's documents are one range of it,
+    // taken in the table's order and put in id order.
+    for (const auto& c : collections()) {
+      auto from = out.documents.size();
+      for (auto it = included_.lower_bound({c.name, ""});
+           it != included_.end() && it->collection == c.name; ++it)
+        out.documents.push_back(*it);
+      std::sort(out.documents.begin() + static_cast<std::ptrdiff_t>(from), out.documents.end(),
+                [](const document_ref& a, const document_ref& b) {
+                  return id_order(a.id) < id_order(b.id);
+                });
+    }
     out.task_ids.assign(tasks_.begin(), tasks_.end());
     std::sort(out.task_ids.begin(), out.task_ids.end(),
               [](const auto& a, const auto& b) { return id_order(a) < id_order(b); });
