@@ -19,6 +19,10 @@ template <class A>
 void serialize(A& a, collection_count& c) {
   a(c.collection, c.count);
 }
+template <class A>
+void serialize(A& a, import_count& c) {
+  a(c.collection, c.created, c.overwritten, c.skipped);
+}
 }  // namespace octomig::events
 
 // Strings are read in bounded chunks: cereal's own load resizes the string to the length field
@@ -61,6 +65,9 @@ void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::log_line>
   load_grown(ar, v);
 }
 void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::collection_count>& v) {
+  load_grown(ar, v);
+}
+void load(PortableBinaryInputArchive& ar, std::vector<octomig::events::import_count>& v) {
   load_grown(ar, v);
 }
 }  // namespace cereal
@@ -150,6 +157,18 @@ void serialize(A& a, callback_delivered& e) {
 template <class A>
 void serialize(A& a, callback_abandoned& e) {
   a(e.kind, e.reason);
+}
+template <class A>
+void serialize(A& a, import_planned& e) {
+  a(e.counts, e.tasks, e.left_out_resolved, e.dry_run);
+}
+template <class A>
+void serialize(A& a, import_committed& e) {
+  a(e.created, e.overwritten, e.skipped, e.tasks);
+}
+template <class A>
+void serialize(A& a, package_deleted& e) {
+  a(e.space_id, e.package_id, e.version);
 }
 template <class A>
 void serialize(A& a, maintenance_entered& e) {

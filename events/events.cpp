@@ -18,7 +18,9 @@ bool is_step_fact(const event_body& b) {
   return std::holds_alternative<package_built>(b) ||
          std::holds_alternative<documents_collected>(b) ||
          std::holds_alternative<package_pushed>(b) ||
-         std::holds_alternative<package_published_locally>(b);
+         std::holds_alternative<package_published_locally>(b) ||
+         std::holds_alternative<import_planned>(b) || std::holds_alternative<import_committed>(b) ||
+         std::holds_alternative<package_deleted>(b);
 }
 
 bool is_task_stream(const std::string& stream) {

@@ -171,6 +171,38 @@ struct callback_abandoned {
   std::string reason;
 };
 
+// An import's plan: per collection, how many documents it creates, overwrites (in place, keeping
+// the destination's id) and skips (the destination has one of that name), and how many tasks it
+// records. A dry run ends with this fact and writes nothing else.
+struct import_count {
+  std::string collection;  // a collection of the schema table ("Projects")
+  std::uint64_t created;
+  std::uint64_t overwritten;
+  std::uint64_t skipped;
+};
+struct import_planned {
+  std::vector<import_count> counts;  // in the schema table's order; collections with none left out
+  std::uint64_t tasks;               // history tasks to record (new ServerTasks ids)
+  std::uint64_t left_out_resolved;   // references the export left out, found here by name
+  bool dry_run;
+};
+
+// The import's documents, indexes, counters and history tasks were written: appended in the same
+// WriteBatch as all of them, so the fact and the change exist together or not at all.
+struct import_committed {
+  std::uint64_t created;
+  std::uint64_t overwritten;
+  std::uint64_t skipped;
+  std::uint64_t tasks;
+};
+
+// DeletePackageOnCompletion: the imported package was removed from this server's feed.
+struct package_deleted {
+  std::string space_id;
+  std::string package_id;
+  std::string version;
+};
+
 // ---- the system stream ----
 
 // Maintenance mode switched on, manually (task_id empty) or for the duration of a task.
@@ -198,8 +230,9 @@ using event_body =
                  warning_raised, task_cancel_requested, task_succeeded, task_failed, task_canceled,
                  task_timed_out, task_interrupted, task_recorded, package_built, callback_scheduled,
                  documents_collected, package_pushed, package_published_locally, callback_attempted,
-                 callback_delivered, callback_abandoned, maintenance_entered, maintenance_left,
-                 api_key_created, api_key_revoked>;
+                 callback_delivered, callback_abandoned, import_planned, import_committed,
+                 package_deleted, maintenance_entered, maintenance_left, api_key_created,
+                 api_key_revoked>;
 
 // One entry of the log. position is the global position (from 1); stream_version counts from 1
 // within the stream.
@@ -244,6 +277,9 @@ OCTOMIG_EVENT(package_published_locally, 18)
 OCTOMIG_EVENT(callback_attempted, 19)
 OCTOMIG_EVENT(callback_delivered, 20)
 OCTOMIG_EVENT(callback_abandoned, 21)
+OCTOMIG_EVENT(import_planned, 22)
+OCTOMIG_EVENT(import_committed, 23)
+OCTOMIG_EVENT(package_deleted, 24)
 OCTOMIG_EVENT(maintenance_entered, 64)
 OCTOMIG_EVENT(maintenance_left, 65)
 OCTOMIG_EVENT(api_key_created, 66)

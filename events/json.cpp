@@ -99,6 +99,26 @@ json::object data_of(const event_body& b) {
                                 {"Version", e.version},
                                 {"SizeBytes", e.size_bytes}};
           },
+          [](const import_planned& e) {
+            json::object counts;
+            for (const auto& c : e.counts)
+              counts[c.collection] = json::object{
+                  {"Created", c.created}, {"Overwritten", c.overwritten}, {"Skipped", c.skipped}};
+            return json::object{{"Counts", std::move(counts)},
+                                {"Tasks", e.tasks},
+                                {"LeftOutResolved", e.left_out_resolved},
+                                {"DryRun", e.dry_run}};
+          },
+          [](const import_committed& e) {
+            return json::object{{"Created", e.created},
+                                {"Overwritten", e.overwritten},
+                                {"Skipped", e.skipped},
+                                {"Tasks", e.tasks}};
+          },
+          [](const package_deleted& e) {
+            return json::object{
+                {"SpaceId", e.space_id}, {"PackageId", e.package_id}, {"Version", e.version}};
+          },
           [](const callback_attempted& e) {
             return json::object{{"Kind", e.kind},
                                 {"Attempt", e.attempt},

@@ -86,6 +86,9 @@ task_state apply(task_state s, const envelope& e) {
                  [&](const documents_collected&) {},
                  [&](const package_pushed&) {},
                  [&](const package_published_locally&) {},
+                 [&](const import_planned&) {},
+                 [&](const import_committed&) {},
+                 [&](const package_deleted&) {},
                  // The callback outbox: how many are open (which ones: pending_callbacks).
                  [&](const callback_scheduled&) { ++s.callbacks_pending; },
                  [&](const callback_attempted&) {},
@@ -183,6 +186,29 @@ std::optional<log_line> log_line_for(const envelope& e) {
           [&](const package_published_locally& ev) {
             return line("Info", "Package " + ev.package_id + " " + ev.version +
                                     " published in this server's built-in feed (" + ev.space_id +
+                                    ")");
+          },
+          [&](const import_planned& ev) {
+            std::uint64_t c = 0, o = 0, k = 0;
+            for (const auto& n : ev.counts) {
+              c += n.created;
+              o += n.overwritten;
+              k += n.skipped;
+            }
+            return line("Info", std::string(ev.dry_run ? "Dry run planned: " : "Planned: ") +
+                                    std::to_string(c) + " to create, " + std::to_string(o) +
+                                    " to overwrite, " + std::to_string(k) + " to skip, " +
+                                    std::to_string(ev.tasks) + " tasks to record");
+          },
+          [&](const import_committed& ev) {
+            return line("Info", "Import committed: " + std::to_string(ev.created) + " created, " +
+                                    std::to_string(ev.overwritten) + " overwritten, " +
+                                    std::to_string(ev.skipped) + " skipped, " +
+                                    std::to_string(ev.tasks) + " tasks recorded");
+          },
+          [&](const package_deleted& ev) {
+            return line("Info", "Package " + ev.package_id + " " + ev.version +
+                                    " deleted from this server's built-in feed (" + ev.space_id +
                                     ")");
           },
           [&](const callback_attempted& ev) {
