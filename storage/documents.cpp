@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 
 #include "base/ascii.hpp"
 #include "migration/schema.hpp"
@@ -39,6 +40,11 @@ std::string name_key(const std::string& space, const std::string& collection,
                      const std::string& owner, const std::string& name) {
   return doc_prefix(space, collection) + keys::prefix(owner) + ascii::lower(name);
 }
+// meta: "import" \0 source installation \0 source id -> destination id
+std::string provenance_key(const std::string& installation, const std::string& source_id) {
+  return std::string("import") + '\0' + installation + '\0' + source_id;
+}
+
 std::string counter_key(const std::string& collection) {
   return "counter/" + collection;
 }
@@ -365,6 +371,11 @@ struct documents::impl {
     std::vector<staged> puts;
     std::vector<staged> deletes;
     std::vector<std::string> problems;
+    // History tasks recorded in the same batch: a reference to one resolves.
+    std::set<std::string> recorded_tasks;
+    // collection \0 id of puts[0, indexed): exists() looks them up here, not by a scan of puts.
+    std::unordered_set<std::string> put_keys;
+    std::size_t indexed = 0;
     // The first read that failed while staging (an I/O error or a damaged row): the plan is then
     // refused with it, whatever else it found.
     std::optional<error> failure;
@@ -395,14 +406,16 @@ struct documents::impl {
   bool exists(plan& p, const std::string& collection, const std::string& id) const {
     for (const auto& d : p.deletes)
       if (d.s->name == collection && d.id == id) return false;
-    for (const auto& d : p.puts)
-      if (d.s->name == collection && d.id == id) return true;
+    for (; p.indexed < p.puts.size(); ++p.indexed)
+      p.put_keys.insert(p.puts[p.indexed].s->name + '\0' + p.puts[p.indexed].id);
+    if (p.put_keys.count(collection + '\0' + id)) return true;
     auto v = db.get(cf_documents, doc_key(p.space, collection, id), "the documents");
     return p.value_or_fail(std::move(v), std::optional<std::string>()).has_value();
   }
 
   // A task of the space (or of no space) in the task projection.
   bool task_exists(plan& p, const std::string& id) const {
+    if (p.recorded_tasks.count(id)) return true;
     auto t = p.value_or_fail(db.stored_task(id), std::optional<events::task_state>());
     return t && (t->space_id.empty() || t->space_id == p.space);
   }
@@ -613,6 +626,16 @@ struct documents::impl {
 
   status commit(const plan& p) {
     rocksdb::WriteBatch b;
+    stage_rows(b, p);
+    rocksdb::WriteOptions wo;
+    wo.sync = db.opts.sync;
+    auto s = db.db->Write(wo, &b);
+    if (!s.ok()) return io(s, "cannot write documents");
+    return ok_status();
+  }
+
+  // Every row of a checked plan: documents, the name and reference indexes, the counters.
+  void stage_rows(rocksdb::WriteBatch& b, const plan& p) {
     for (const auto& d : p.deletes) {
       b.Delete(db.h(cf_documents), doc_key(p.space, d.s->name, d.id));
       if (d.old) delete_name(b, p.space, *d.s, *d.old);
@@ -636,11 +659,56 @@ struct documents::impl {
       keys::put_u64(v, n);
       b.Put(db.h(cf_meta), counter_key(collection), v);
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = db.opts.sync;
-    auto s = db.db->Write(wo, &b);
-    if (!s.ok()) return io(s, "cannot write documents");
-    return ok_status();
+  }
+
+  // Stages an import into p, checking it as it goes: what it finds wrong goes to p.problems.
+  void stage_import(plan& p, const import_change& c) const {
+    p.space = c.space_id;
+    for (const auto& t : c.tasks) p.recorded_tasks.insert(t.stream);
+    for (const auto& [collection, range] : c.counters) {
+      auto stored = p.value_or_fail(stored_counter(collection), range.first);
+      if (stored != range.first)
+        p.problems.push_back("The destination changed while the import was planned: " +
+                             collection + " handed out ids up to " + std::to_string(stored) +
+                             " instead of " + std::to_string(range.first) +
+                             ". Run the import again.");
+      p.counters[collection] = std::max(range.second, stored);
+    }
+    for (const auto& d : c.documents) {
+      const schema* s = mig::find_collection(d.collection);
+      if (!s || !s->stored) {
+        p.problems.push_back("There is no collection " + d.collection + " to import into.");
+        continue;
+      }
+      json::object body = d.body;
+      body["Id"] = d.id;
+      body["SpaceId"] = p.space;
+      std::optional<json::object> old;
+      if (d.replace) {
+        old = p.value_or_fail(load(p.space, s->name, d.id), std::optional<json::object>());
+        if (!old) {
+          p.problems.push_back(s->item_type + " " + d.id +
+                               " was to be overwritten, but it no longer exists.");
+          continue;
+        }
+      } else if (exists(p, s->name, d.id)) {
+        p.problems.push_back(s->item_type + " " + d.id +
+                             " was to be created, but the destination has it already.");
+        continue;
+      }
+      auto doc = prepare(p, *s, std::move(body), old ? &*old : nullptr);
+      doc["Id"] = d.id;
+      p.puts.push_back({s, d.id, std::move(doc), std::move(old)});
+    }
+    for (const auto& d : p.puts) check_owner(p, *d.s, d.doc);
+    check_names(p);
+    check_references(p);
+  }
+
+  static std::vector<std::string> sorted_problems(std::vector<std::string> problems) {
+    std::sort(problems.begin(), problems.end());
+    problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
+    return problems;
   }
 
   void delete_name(rocksdb::WriteBatch& b, const std::string& space, const schema& s,
@@ -652,6 +720,56 @@ struct documents::impl {
     b.Delete(db.h(cf_names), name_key(space, s.name, owner, name));
   }
 };
+
+namespace {
+
+// An import staged by store::append (documents::stage_import).
+class import_batch final : public batch_extension {
+ public:
+  import_batch(documents::impl& d, import_change c) : d_(d), change_(std::move(c)) {}
+
+  result<std::unique_lock<std::mutex>> stage(rocksdb::WriteBatch& b) const override {
+    std::unique_lock<std::mutex> lock(d_.write_mu);
+    documents::impl::plan p;
+    d_.stage_import(p, change_);
+    if (p.failure) return *p.failure;
+    if (!p.problems.empty())
+      return problems_error(documents::impl::sorted_problems(std::move(p.problems)));
+    d_.stage_rows(b, p);
+    for (const auto& [source, dest] : change_.provenance)
+      b.Put(d_.db.h(cf_meta), provenance_key(change_.source_installation, source), dest);
+    return lock;
+  }
+  const std::vector<append_request>& companions() const override { return change_.tasks; }
+
+ private:
+  documents::impl& d_;
+  import_change change_;
+};
+
+}  // namespace
+
+result<std::vector<std::string>> documents::check_import(const import_change& c) const {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  impl::plan p;
+  impl_->stage_import(p, c);
+  if (p.failure) return *p.failure;
+  return impl::sorted_problems(std::move(p.problems));
+}
+
+std::shared_ptr<const batch_extension> documents::stage_import(import_change c) {
+  return std::make_shared<import_batch>(*impl_, std::move(c));
+}
+
+result<std::uint64_t> documents::counter(const std::string& collection) const {
+  return impl_->stored_counter(collection);
+}
+
+result<std::optional<std::string>> documents::imported_as(const std::string& source_installation,
+                                                          const std::string& source_id) const {
+  return impl_->db.get(cf_meta, provenance_key(source_installation, source_id),
+                       "the import provenance");
+}
 
 documents::documents(store& st, const std::string& master_key)
     : impl_(std::make_unique<impl>(st, master_key)) {}

@@ -11,9 +11,12 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "events/error.hpp"
@@ -44,6 +47,32 @@ struct document_command {
   std::string collection;  // a collection name of the schema table ("Projects")
   std::string id;          // replace and remove
   json::object body;       // create and replace, as the client sent it
+};
+
+// An import (design §9): many documents created or replaced in one write, with the history tasks
+// that come with them. The importer plans it (ids, rewritten references); the store checks it
+// again and writes it all in the WriteBatch of the import's own append.
+struct import_document {
+  std::string collection;
+  std::string id;        // the destination id the plan chose
+  bool replace = false;  // overwrite the stored document of that id in place; false: create it
+  json::object body;     // references rewritten to destination ids; sensitive values in plaintext
+};
+
+struct import_change {
+  std::string space_id;
+  std::vector<import_document> documents;  // owners before what they own
+  // Counter-numbered collections the plan allocated ids from: the stored counter it read, and the
+  // highest number it handed out. A counter that moved meanwhile refuses the change.
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> counters;
+  // Where what this import makes came from, so that importing the same source again finds it,
+  // also for documents without a name (deployments) and for tasks: the source installation, and
+  // (source id, destination id) pairs.
+  std::string source_installation;
+  std::vector<std::pair<std::string, std::string>> provenance;
+  // The history tasks recorded with the documents: task_recorded appends to new ServerTasks-N
+  // streams (expected_version 0). The documents may name them (a deployment's TaskId).
+  std::vector<append_request> tasks;
 };
 
 // Errors: errc::invalid_argument for everything the caller can fix (validation, a taken name, a
@@ -102,6 +131,24 @@ class documents {
   // first: only a sole writer (seed, with the server stopped) may rely on it. A seed records a
   // deployment's task, which names the deployment, before the deployment that names the task.
   result<std::string> next_id(const std::string& collection) const;
+
+  // ---- imports ----
+
+  // What stops the change from being written as things stand now (validation, taken names,
+  // references that do not resolve, a counter that moved), one problem per entry; empty when
+  // store::append would accept it. A dry run reports these.
+  result<std::vector<std::string>> check_import(const import_change& c) const;
+  // The change as an attachment for store::append (append_request::attached): checked again and
+  // staged under this object's write lock when the batch is written, all or nothing with the
+  // append that carries it and the tasks it records. A refusal is errc::invalid_argument with one
+  // problem per line. REQUIRES: this object outlives the attachment.
+  std::shared_ptr<const batch_extension> stage_import(import_change c);
+  // The highest id number a counter-numbered collection handed out (0: none yet).
+  result<std::uint64_t> counter(const std::string& collection) const;
+  // The destination id of what an earlier import made from source_id of that source installation;
+  // nullopt when none did.
+  result<std::optional<std::string>> imported_as(const std::string& source_installation,
+                                                 const std::string& source_id) const;
 
   struct impl;
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "events/codec.hpp"
@@ -149,31 +150,24 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
     return v;
   };
 
-  for (const auto& r : requests) {
-    if (r.stream.empty() || r.events.empty()) {
-      out.emplace_back(make_error(errc::invalid_argument, "an append needs a stream and events"));
-      continue;
-    }
+  // Checks one request (or companion) against its stream's version and the rows it builds on.
+  auto check = [&](const append_request& r) -> status {
+    if (r.stream.empty() || r.events.empty())
+      return make_error(errc::invalid_argument, "an append needs a stream and events");
     auto stored = current_version(r.stream);
-    if (!stored) {
-      out.emplace_back(stored.err());
-      continue;
-    }
-    auto version = *stored;
-    if (version != r.expected_version) {
-      out.emplace_back(make_error(errc::conflict, "stream " + r.stream + " is at version " +
-                                                      std::to_string(version) + ", not " +
-                                                      std::to_string(r.expected_version)));
-      continue;
-    }
+    if (!stored) return stored.err();
+    if (*stored != r.expected_version)
+      return make_error(errc::conflict, "stream " + r.stream + " is at version " +
+                                            std::to_string(*stored) + ", not " +
+                                            std::to_string(r.expected_version));
     // Every row these events build on must be readable: a damaged one refuses the request instead
     // of being folded over as if it were empty.
-    if (auto loaded = proj.prepare(r.stream, r.events); !loaded) {
-      out.emplace_back(loaded.err());
-      continue;
-    }
+    return proj.prepare(r.stream, r.events);
+  };
+  auto put = [&](const append_request& r) {
     appended a;
     a.first_position = position;
+    auto version = r.expected_version;
     for (const auto& body : r.events) {
       events::envelope e{position, r.stream, ++version, r.timestamp, body};
       batch.Put(d.h(cf_events), keys::event(position), events::encode(e));
@@ -187,7 +181,51 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
     a.last_position = position - 1;
     a.last_version = version;
     pending_versions[r.stream] = version;
-    out.emplace_back(a);
+    return a;
+  };
+  // Locks of attached writers, held until the batch is written.
+  std::vector<std::unique_lock<std::mutex>> held;
+
+  for (const auto& r : requests) {
+    if (auto c = check(r); !c) {
+      out.emplace_back(c.err());
+      continue;
+    }
+    if (r.attached) {
+      const auto& more = r.attached->companions();
+      status refused = ok_status();
+      std::set<std::string> seen{r.stream};
+      for (const auto& c : more) {
+        if (!seen.insert(c.stream).second) {
+          refused = make_error(errc::invalid_argument, "an attached append names " + c.stream +
+                                                           " twice");
+          break;
+        }
+        if (refused = check(c); !refused) break;
+      }
+      if (!refused) {
+        out.emplace_back(refused.err());
+        continue;
+      }
+      batch.SetSavePoint();
+      auto lock = r.attached->stage(batch);
+      if (!lock) {
+        auto rolled = batch.RollbackToSavePoint();
+        if (!rolled.ok()) {
+          // The batch cannot be trusted any more: refuse everything in it.
+          for (auto& o : out)
+            if (o) o = io(rolled, "append failed");
+          out.emplace_back(lock.err());
+          return out;
+        }
+        out.emplace_back(lock.err());
+        continue;
+      }
+      batch.PopSavePoint();
+      if (lock->owns_lock()) held.push_back(std::move(*lock));
+      for (const auto& c : more) put(c);
+    }
+    out.emplace_back(put(r));
   }
   if (written == 0) return out;
 

@@ -20,6 +20,11 @@
 
 namespace octomig::storage {
 
+// Writes that land in the same WriteBatch as an append and stand or fall with it (an import's
+// documents and the history tasks it records). Made by storage/ (documents::stage_import); only
+// store::append can stage it, so outside storage/ it is an opaque handle.
+class batch_extension;
+
 struct append_request {
   std::string stream;
   // The stream's version the caller decided against; 0 means the stream must not exist yet.
@@ -27,6 +32,9 @@ struct append_request {
   std::uint64_t expected_version = 0;
   std::vector<events::event_body> events;
   events::timestamp_us timestamp = 0;
+  // Optional. Staged after this request's own checks, under the store's write lock: its refusal
+  // refuses this request, and nothing of either is written.
+  std::shared_ptr<const batch_extension> attached;
 };
 
 struct appended {

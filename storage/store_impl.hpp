@@ -47,6 +47,20 @@ inline const char* const cf_names_list[cf_count] = {rocksdb::kDefaultColumnFamil
 
 error io(const rocksdb::Status& s, const std::string& what);
 
+// See append_request::attached. store::append calls stage() under its write lock once the carrying
+// request and every companion passed their checks; a refusal rolls the batch back to before it.
+class batch_extension {
+ public:
+  virtual ~batch_extension() = default;
+  // Adds the rows to b, or says why not (errc::invalid_argument, errc::conflict, an I/O error).
+  // The lock it returns (may be empty) is held until the batch is written: the writer of those
+  // rows must not write between their checks and the batch.
+  virtual result<std::unique_lock<std::mutex>> stage(rocksdb::WriteBatch& b) const = 0;
+  // Appends to other streams that land with the carrying request: all of them or none. Each must
+  // pass its own version check.
+  virtual const std::vector<append_request>& companions() const = 0;
+};
+
 struct store::impl {
   options opts;
   std::unique_ptr<rocksdb::DB> db;
