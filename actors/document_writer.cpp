@@ -19,9 +19,9 @@ document_writer_actor::behavior_type writer(document_writer_actor::pointer,
 
 }  // namespace
 
-document_writer_actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
-                                            const std::string& master_key) {
-  return sys.spawn<caf::detached>(writer, std::make_shared<storage::documents>(st, master_key));
+document_writer_actor spawn_document_writer(caf::actor_system& sys,
+                                            std::shared_ptr<storage::documents> docs) {
+  return sys.spawn<caf::detached>(writer, std::move(docs));
 }
 
 }  // namespace octomig::actors

@@ -16,8 +16,9 @@ namespace octomig::actors {
 using document_writer_actor = caf::typed_actor<
     caf::replies_to<document_atom, storage::document_command>::with<document_reply>>;
 
-// REQUIRES: st is open read_write and outlives the actor; no other documents object writes to it.
-document_writer_actor spawn_document_writer(caf::actor_system& sys, storage::store& st,
-                                            const std::string& master_key);
+// REQUIRES: docs' store is open read_write and outlives the actor; no other documents object
+// writes to it (the import shares this one).
+document_writer_actor spawn_document_writer(caf::actor_system& sys,
+                                            std::shared_ptr<storage::documents> docs);
 
 }  // namespace octomig::actors

@@ -131,7 +131,9 @@ result<std::unique_ptr<engine>> engine::start(engine_config cfg) {
   sc.on_fatal = p->cfg.on_fatal;
   sc.notifier = p->notifier;
   p->supervisor = spawn_task_supervisor(sys, std::move(sc));
-  p->documents = spawn_document_writer(sys, st, p->cfg.master_key);
+  p->documents = spawn_document_writer(
+      sys, p->cfg.documents ? p->cfg.documents
+                            : std::make_shared<storage::documents>(st, p->cfg.master_key));
   p->feed = spawn_feed_publisher(sys, st, feed_options{p->cfg.feed_root, p->cfg.publish_faults});
   p->ingress =
       spawn_api_ingress(sys, ingress_targets{p->supervisor, p->guard, p->documents, p->feed});

@@ -12,6 +12,7 @@
 #include "actors/callback_notifier.hpp"
 #include "actors/gateway.hpp"
 #include "actors/steps.hpp"
+#include "storage/documents.hpp"
 #include "storage/packages.hpp"
 #include "storage/store.hpp"
 
@@ -20,6 +21,9 @@ namespace octomig::actors {
 struct engine_config {
   storage::store* store = nullptr;  // REQUIRES: open read_write, outlives the engine
   std::string master_key;           // seals sensitive values of the documents written
+  // The one object that writes documents, shared with the pipelines that write them too (an
+  // import): its lock keeps names unique across both. Default (null): the engine makes its own.
+  std::shared_ptr<storage::documents> documents;
   std::filesystem::path work_root;  // work/ of the data directory
   std::filesystem::path feed_root;  // feed/ of the data directory
   std::string server_node = "octomig";

@@ -1,5 +1,7 @@
 #include "actors/export_steps.hpp"
 
+#include "actors/step_support.hpp"
+
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
@@ -26,18 +28,8 @@ struct export_args {
   std::vector<std::string> projects;
   mig::ignore_flags ignored;
   bool include_task_logs = false, encrypt = false;
-  std::string success_uri, failure_uri;
   json::object as_json;
 };
-
-std::string str(const json::object& o, const char* f) {
-  auto* v = o.if_contains(f);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-bool flag(const json::object& o, const char* f) {
-  auto* v = o.if_contains(f);
-  return v && v->is_bool() && v->get_bool();
-}
 
 export_args parse_args(const std::string& arguments_json) {
   export_args a;
@@ -45,106 +37,38 @@ export_args parse_args(const std::string& arguments_json) {
   auto v = json::parse(arguments_json, ec);
   if (ec || !v.is_object()) return a;
   const auto& o = v.get_object();
-  a.space_id = str(o, "SpaceId");
-  a.package_id = str(o, "PackageId");
-  a.package_version = str(o, "PackageVersion");
-  a.destination = str(o, "DestinationPackageFeed");
-  a.destination_space = str(o, "DestinationPackageFeedSpaceId");
+  a.space_id = string_field(o, "SpaceId");
+  a.package_id = string_field(o, "PackageId");
+  a.package_version = string_field(o, "PackageVersion");
+  a.destination = string_field(o, "DestinationPackageFeed");
+  a.destination_space = string_field(o, "DestinationPackageFeedSpaceId");
   if (auto* p = o.if_contains("Projects"); p && p->is_array())
     for (const auto& n : p->get_array())
       if (n.is_string()) a.projects.emplace_back(n.get_string());
   for (const char* f :
        {"IgnoreCertificates", "IgnoreMachines", "IgnoreDeployments", "IgnoreTenants"})
-    if (flag(o, f)) a.ignored.insert(f);
-  a.include_task_logs = flag(o, "IncludeTaskLogs");
-  a.encrypt = flag(o, "EncryptPackage");
-  a.success_uri = str(o, "SuccessCallbackUri");
-  a.failure_uri = str(o, "FailureCallbackUri");
+    if (flag_field(o, f)) a.ignored.insert(f);
+  a.include_task_logs = flag_field(o, "IncludeTaskLogs");
+  a.encrypt = flag_field(o, "EncryptPackage");
   a.as_json = o;
   return a;
 }
 
-// Lines for the task log, as the step writes them.
-class step_log {
- public:
-  explicit step_log(const step_context& ctx) : ctx_(ctx) {}
-  void info(std::string text) const { line("Info", std::move(text)); }
-  void line(const char* category, std::string text) const {
-    caf::anon_send(ctx_.sink, log_atom::value, ctx_.task_id, std::string(category),
-                   std::move(text));
-  }
-  void warn(std::string text) const {
-    caf::anon_send(ctx_.sink, warn_atom::value, ctx_.task_id, std::move(text));
-  }
-
- private:
-  const step_context& ctx_;
-};
-
-step_outcome failed(std::string message) {
-  step_outcome o;
-  o.ok = false;
-  o.error_message = std::move(message);
-  return o;
-}
-step_outcome stopped() {
-  return failed("The step was stopped.");
-}
-
-// "     Project.......................................3", as Octopus's migrator logs its counts.
-std::string count_line(const std::string& what, std::uint64_t n) {
-  std::string out = "     " + what;
-  while (out.size() < 50) out += '.';
-  return out + std::to_string(n);
-}
-
-// "00:00:02": the step's duration as Octopus writes it (Step took "00:00:02"s).
-std::string clock_text(events::timestamp_us us) {
-  auto s = us / 1000000;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  return buf;
-}
-
-std::string mib(std::uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
-
-using step_body = std::function<step_outcome(const export_services&, const step_context&,
+using step_body = std::function<step_outcome(const migration_services&, const step_context&,
                                              const export_args&, const step_log&)>;
 
-// A step that runs body on its own thread (it blocks: files, RocksDB, libcurl), checks its stop
-// signal as it goes, and says how long it took.
-step_spawner blocking_step(std::string name, std::shared_ptr<const export_services> sv,
-                           step_body body) {
-  return [name, sv, body](caf::actor_system& sys) -> step_actor {
-    return sys.spawn<caf::detached>([=](step_actor::pointer self) -> step_actor::behavior_type {
-      return {[=](run_atom, const step_context& ctx) {
-        self->quit();
-        step_log log(ctx);
-        const auto began = runtime::now_us();
-        if (sv->pause_in_step == name) {
-          log.info("Paused for a test");
-          // Bounded: a test kills the server meanwhile, or the task's stop ends the pause.
-          const auto until = std::chrono::steady_clock::now() + sv->pause_for;
-          while (!ctx.stop.requested() && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        if (ctx.stop.requested()) return stopped();
-        auto out = body(*sv, ctx, parse_args(ctx.arguments_json), log);
-        log.info("Step took \"" + clock_text(runtime::now_us() - began) + "\"s");
-        return out;
-      }};
-    });
-  };
+step_spawner export_step(std::string name, std::shared_ptr<const migration_services> sv,
+                         step_body body) {
+  return blocking_step(
+      std::move(name), {sv->pause_in_step, sv->pause_for},
+      [sv, body](const step_context& ctx, const step_log& log, caf::actor_system&) {
+        return body(*sv, ctx, parse_args(ctx.arguments_json), log);
+      });
 }
 
 // ---- Collect documents ----
 
-step_outcome collect(const export_services& sv, const step_context& ctx, const export_args& a,
+step_outcome collect(const migration_services& sv, const step_context& ctx, const export_args& a,
                      const step_log& log) {
   auto& ws = *ctx.workspace;
   if (!ws.secrets || ws.secrets->password.empty())
@@ -208,7 +132,7 @@ json::value task_log_json(const std::string& id, const std::vector<events::log_l
   return json::object{{"TaskId", id}, {"Lines", std::move(out)}};
 }
 
-step_outcome build(const export_services& sv, const step_context& ctx, const export_args& a,
+step_outcome build(const migration_services& sv, const step_context& ctx, const export_args& a,
                    const step_log& log) {
   auto& ws = *ctx.workspace;
   if (!ws.snapshot || !ws.closure || !ws.secrets)
@@ -292,7 +216,7 @@ step_outcome build(const export_services& sv, const step_context& ctx, const exp
 
 // ---- Push package ----
 
-step_outcome publish_locally(const export_services& sv, const step_context& ctx,
+step_outcome publish_locally(const migration_services& sv, const step_context& ctx,
                              const export_args& a, const events::package_built& built,
                              const step_log& log) {
   auto identity = storage::parse_package_file_name(built.file_name);
@@ -336,7 +260,7 @@ step_outcome publish_locally(const export_services& sv, const step_context& ctx,
   return out;
 }
 
-step_outcome push(const export_services& sv, const step_context& ctx, const export_args& a,
+step_outcome push(const migration_services& sv, const step_context& ctx, const export_args& a,
                   const step_log& log) {
   const auto* built = find_fact<events::package_built>(ctx.facts);
   if (!built) return failed("There is no package to push: it was not built.");
@@ -385,23 +309,13 @@ step_outcome push(const export_services& sv, const step_context& ctx, const expo
 
 }  // namespace
 
-pipeline partial_export_pipeline(std::shared_ptr<const export_services> services) {
+pipeline partial_export_pipeline(std::shared_ptr<const migration_services> services) {
   pipeline p;
   p.needs_maintenance = true;
-  p.steps = {{"Collect documents", blocking_step("Collect documents", services, collect)},
-             {"Build package", blocking_step("Build package", services, build)},
-             {"Push package", blocking_step("Push package", services, push)}};
-  p.after_end = [](const task_end& end) {
-    auto a = parse_args(end.arguments_json);
-    std::vector<events::task_command> out;
-    if (end.final_state == events::task_status::success) {
-      if (!a.success_uri.empty())
-        out.push_back(events::cmd::schedule_callback{"success", a.success_uri});
-    } else if (!a.failure_uri.empty()) {
-      out.push_back(events::cmd::schedule_callback{"failure", a.failure_uri});
-    }
-    return out;
-  };
+  p.steps = {{"Collect documents", export_step("Collect documents", services, collect)},
+             {"Build package", export_step("Build package", services, build)},
+             {"Push package", export_step("Push package", services, push)}};
+  p.after_end = request_callbacks;
   return p;
 }
 

@@ -23,7 +23,7 @@
 
 namespace octomig::actors {
 
-struct export_services {
+struct migration_services {
   storage::store* store = nullptr;                // REQUIRES: outlives every task
   std::shared_ptr<storage::documents> documents;  // reads only: the snapshot comes from it
   std::filesystem::path feed_root;                // this server's feed, for a local publish
@@ -43,6 +43,6 @@ struct export_services {
 };
 
 // The MigrationPartialExport pipeline.
-pipeline partial_export_pipeline(std::shared_ptr<const export_services> services);
+pipeline partial_export_pipeline(std::shared_ptr<const migration_services> services);
 
 }  // namespace octomig::actors

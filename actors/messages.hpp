@@ -50,6 +50,7 @@ using unpublish_atom = caf::atom_constant<caf::atom("unpublish")>;
 using callback_atom = caf::atom_constant<caf::atom("callback")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 
 using append_reply = result<storage::appended>;
 using task_reply = result<events::task_state>;
@@ -61,9 +62,14 @@ using unpublish_reply = result<storage::package_record>;
 // What a step may tell its task while it runs: the supervisor's face to its steps.
 //   (log_atom, task id, category, text)   a line for the task log (Info, Verbose, Highlight, ...)
 //   (warn_atom, task id, message)         a warning: the task ends with warnings
+//   (reserve_atom, task id, n) -> the first of n task numbers set aside for the running task's
+//                                 records (an import's history tasks): no task queued later gets
+//                                 one; errc::illegal_transition when that task is not running
 // Lines are appended in batches: a step may log freely without waiting for a disk sync.
-using step_sink = caf::typed_actor<caf::reacts_to<log_atom, std::string, std::string, std::string>,
-                                   caf::reacts_to<warn_atom, std::string, std::string>>;
+using step_sink = caf::typed_actor<
+    caf::reacts_to<log_atom, std::string, std::string, std::string>,
+    caf::reacts_to<warn_atom, std::string, std::string>,
+    caf::replies_to<reserve_atom, std::string, std::uint64_t>::with<result<std::uint64_t>>>;
 
 // Cooperative cancellation: the supervisor requests a stop (a cancel, a time limit), and the step
 // checks requested() between chunks of its work, then stops, leaving nothing half-written, and
@@ -97,6 +103,8 @@ class stop_signal {
 // be events (a secret, a snapshot of the store, a closure of ids). The supervisor makes one per
 // task, with the task's secrets; the steps run one after another, each message hand-off ordering
 // their accesses. A step fills what the steps after it read.
+struct import_workspace;
+
 struct task_workspace {
   std::shared_ptr<const task_secrets> secrets;  // null when the request carried none
   // Set by the exporter: the documents as they were when it started, and what to export of them.
@@ -105,6 +113,13 @@ struct task_workspace {
   // Set by the packager: the package's SHA-1, hashed as it was written (package_built carries
   // its SHA-256), which the push compares with the destination's after a retried push.
   std::string package_sha1;
+  // The importer's own hand-over between its steps (the open package, the plan): defined in
+  // actors/import_steps.cpp, opaque to everything else.
+  std::shared_ptr<import_workspace> import;
+  // Rows that must be written with the end of the step that sets it (the import's documents and
+  // history tasks): the supervisor attaches it to the append of that step's facts and end, so the
+  // step's facts and the rows exist together or not at all; it is taken once.
+  std::shared_ptr<const storage::batch_extension> write_with_step_end;
 };
 
 // What a step is given when it runs.
@@ -329,6 +344,7 @@ typename Inspector::result_type inspect(Inspector& f, step_outcome& x) {
 CAF_BEGIN_TYPE_ID_BLOCK(octomig, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(octomig, (octomig::error))
 CAF_ADD_TYPE_ID(octomig, (octomig::result<octomig::ok_t>))
+CAF_ADD_TYPE_ID(octomig, (octomig::result<std::uint64_t>))
 CAF_ADD_TYPE_ID(octomig, (octomig::storage::append_request))
 CAF_ADD_TYPE_ID(octomig, (octomig::result<octomig::storage::appended>))
 CAF_ADD_TYPE_ID(octomig, (octomig::result<octomig::events::task_state>))

@@ -1,10 +1,13 @@
 #include "actors/pipelines.hpp"
 
+#include "actors/import_steps.hpp"
+
 namespace octomig::actors {
 
-pipeline_registry builtin_pipelines(std::shared_ptr<const export_services> exports) {
+pipeline_registry builtin_pipelines(std::shared_ptr<const migration_services> exports) {
   pipeline_registry registry;
-  registry["MigrationPartialExport"] = partial_export_pipeline(std::move(exports));
+  registry["MigrationPartialExport"] = partial_export_pipeline(exports);
+  registry["MigrationImport"] = import_pipeline(std::move(exports));
   return registry;
 }
 

@@ -7,7 +7,7 @@
 
 namespace octomig::actors {
 
-// MigrationPartialExport (actors/export_steps.hpp).
-pipeline_registry builtin_pipelines(std::shared_ptr<const export_services> exports);
+// MigrationPartialExport (actors/export_steps.hpp) and MigrationImport (actors/import_steps.hpp).
+pipeline_registry builtin_pipelines(std::shared_ptr<const migration_services> exports);
 
 }  // namespace octomig::actors

@@ -26,6 +26,8 @@ struct outbox {
   struct entry {
     std::vector<task_command> commands;  // decided and appended together
     then_fn then;                        // once, with the state after them or the first error
+    // Rows written in the same batch (task_workspace::write_with_step_end); may be null.
+    std::shared_ptr<const storage::batch_extension> attached;
   };
   std::vector<entry> pending;
   bool in_flight = false;
@@ -114,9 +116,10 @@ void enqueue_entries(sup self, std::string id, std::vector<outbox::entry> entrie
   if (!box.in_flight) flush(self, std::move(id));
 }
 
-void enqueue(sup self, std::string id, std::vector<task_command> commands, then_fn then) {
+void enqueue(sup self, std::string id, std::vector<task_command> commands, then_fn then,
+             std::shared_ptr<const storage::batch_extension> attached = nullptr) {
   std::vector<outbox::entry> entries;
-  entries.push_back({std::move(commands), std::move(then)});
+  entries.push_back({std::move(commands), std::move(then), std::move(attached)});
   enqueue_entries(self, std::move(id), std::move(entries));
 }
 
@@ -167,6 +170,7 @@ void flush(sup self, std::string id) {
   std::vector<events::event_body> batch;
   std::vector<std::optional<error>> refusals;
   events::task_state state = now_state;
+  std::shared_ptr<const storage::batch_extension> attached;
   for (const auto& e : entries) {
     auto decided = events::decide_all(state, e.commands, at);
     std::optional<error> refused;
@@ -175,14 +179,18 @@ void flush(sup self, std::string id) {
         refused = o.err();
         break;
       }
+    // One attachment per append: a second entry that carries one waits for the next append.
+    if (!refused && e.attached && attached)
+      refused = make_error(errc::illegal_transition, "two attached writes in one append");
     refusals.push_back(refused);
     if (refused) continue;
+    if (e.attached) attached = e.attached;
     batch.insert(batch.end(), decided.events.begin(), decided.events.end());
     state = std::move(decided.state);
   }
   if (batch.empty()) return deliver(self, id, std::move(entries), std::move(refusals), now_state);
 
-  storage::append_request r{id, now_state.version, std::move(batch), at};
+  storage::append_request r{id, now_state.version, std::move(batch), at, std::move(attached)};
   auto shared_entries = std::make_shared<std::vector<outbox::entry>>(std::move(entries));
   auto shared_refusals = std::make_shared<std::vector<std::optional<error>>>(std::move(refusals));
   auto timeout = append_wait(s.cfg.journal_timeout);
@@ -266,11 +274,12 @@ std::vector<outbox::entry> end_entries(const pipeline& p, const task_end& end,
   std::vector<task_command> final_commands;
   for (const auto& w : warnings) final_commands.push_back(events::cmd::warn{w});
   final_commands.push_back(std::move(final_cmd));
-  out.push_back({std::move(final_commands), std::move(then)});
+  out.push_back({std::move(final_commands), std::move(then), nullptr});
   if (p.after_end) {
     auto after = p.after_end(end);
     if (!after.empty())
-      out.push_back({std::move(after), [id = end.task_id, notifier](task_reply r) {
+      out.push_back({std::move(after),
+                     [id = end.task_id, notifier](task_reply r) {
                        if (!r)
                          log::error("task " + id +
                                     ": what its pipeline appends after its end was "
@@ -278,7 +287,8 @@ std::vector<outbox::entry> end_entries(const pipeline& p, const task_end& end,
                                     r.err().message);
                        else if (r->callbacks_pending > 0 && notifier)
                          caf::anon_send(notifier, callback_atom::value, id);
-                     }});
+                     },
+                     nullptr});
   }
   return out;
 }
@@ -391,22 +401,31 @@ void run_step(sup self, std::size_t index) {
               auto& cur = *self->state.running;
               if (cur.ending) return complete_ending(self);
               if (!o.ok) return complete(self, events::cmd::fail{o.error_message});
-              // The step's facts and its end, in one append.
+              // The step's facts and its end, in one append, with the rows the step asked to be
+              // written with them.
               std::vector<task_command> commands;
               for (auto& f : o.facts) commands.push_back(events::cmd::record_fact{f});
               commands.push_back(events::cmd::finish_step{name, o.summary});
               auto facts = std::move(o.facts);
-              enqueue(self, cur.id, std::move(commands), [=](task_reply f) {
-                if (!current(self, gen)) return;
-                auto& c = *self->state.running;
-                if (!f)
-                  return complete(self,
-                                  events::cmd::fail{"The end of the step " + name +
-                                                    " could not be recorded: " + f.err().message});
-                c.facts.insert(c.facts.end(), facts.begin(), facts.end());
-                if (c.ending) return complete_ending(self);
-                run_step(self, index + 1);
-              });
+              auto attached = std::move(cur.context.workspace->write_with_step_end);
+              cur.context.workspace->write_with_step_end = nullptr;
+              const bool writes = attached != nullptr;
+              enqueue(
+                  self, cur.id, std::move(commands),
+                  [=](task_reply f) {
+                    if (!current(self, gen)) return;
+                    auto& c = *self->state.running;
+                    if (!f)
+                      return complete(
+                          self, events::cmd::fail{
+                                    writes ? "Nothing was written: " + f.err().message
+                                           : "The end of the step " + name +
+                                                 " could not be recorded: " + f.err().message});
+                    c.facts.insert(c.facts.end(), facts.begin(), facts.end());
+                    if (c.ending) return complete_ending(self);
+                    run_step(self, index + 1);
+                  },
+                  std::move(attached));
             },
             // The request failed because the worker died; its down message may come first, and
             // step_ended makes whichever comes second a no-op.
@@ -754,6 +773,15 @@ supervisor_impl::behavior_type supervisor(sup self, supervisor_config cfg) {
       },
       [=](warn_atom, const std::string& id, const std::string& message) {
         enqueue(self, id, events::cmd::warn{message}, on_logged(self, id));
+      },
+      [=](reserve_atom, const std::string& id, std::uint64_t n) -> result<std::uint64_t> {
+        auto& s = self->state;
+        if (!s.running || s.running->id != id || s.running->finishing)
+          return make_error(errc::illegal_transition,
+                            "task numbers are set aside only for the running task");
+        const auto first = s.next_number + 1;
+        s.next_number += n;
+        return first;
       },
       [=](timeout_atom, std::uint64_t gen) {
         if (!current(self, gen)) return;

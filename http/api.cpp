@@ -214,6 +214,7 @@ struct api::impl {
         {"PackageUpload", "/api/" + default_space + "/packages/raw{?replace,overwriteMode}"},
         // Octopus.Client finds the migration routes through these links (contract §1.1).
         {"MigrationsPartialExport", "/api/migrations/partialexport"},
+        {"MigrationsImport", "/api/migrations/import"},
     };
     // Space-scoped collections point at the default space, as on a real server (contract §3.1).
     add_resource_links(links, "/api/" + default_space);

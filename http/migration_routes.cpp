@@ -1,7 +1,8 @@
-// The Migration API's routes (contract §1): POST /api/migrations/partialexport. The handler
-// validates the request, answers every problem at once in the Octopus error shape, and queues the
-// task with its secrets kept in memory only (actors::task_secrets); the task's arguments are the
-// echoed request with Password and DestinationApiKey blanked.
+// The Migration API's routes (contract §1): POST /api/migrations/partialexport and
+// POST /api/migrations/import. Each handler validates the request, answers every problem at once
+// in the Octopus error shape, and queues the task with its secrets kept in memory only
+// (actors::task_secrets); the task's arguments are the echoed request with Password and
+// DestinationApiKey blanked.
 #include <sodium.h>
 
 #include "http/json_util.hpp"
@@ -44,12 +45,14 @@ std::optional<std::string> text(const json::object& o, const char* field,
 class migrations : public std::enable_shared_from_this<migrations> {
  public:
   explicit migrations(const api_config& cfg)
-      : docs_(*cfg.store, cfg.master_key), commands_(cfg.commands) {}
+      : store_(cfg.store), docs_(*cfg.store, cfg.master_key), commands_(cfg.commands) {}
 
   void add_routes(route_table& routes) {
     auto self = shared_from_this();
     routes.add("migrations/partialexport", "POST", "migrations/partialexport", access::admin,
                system_only, [self](const call& c, respond_fn r) { self->partial_export(c, r); });
+    routes.add("migrations/import", "POST", "migrations/import", access::admin, system_only,
+               [self](const call& c, respond_fn r) { self->import(c, r); });
   }
 
  private:
@@ -172,6 +175,76 @@ class migrations : public std::enable_shared_from_this<migrations> {
     });
   }
 
+  // POST /api/migrations/import (contract §1.3): the package must be in this server's feed.
+  void import(const call& c, const respond_fn& respond) {
+    if (c.req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+      return respond(error_response(400, "No request body was supplied."));
+    auto parsed = parse_lenient(c.req.body);
+    if (!parsed) return respond(error_response(parsed.err()));
+    if (!parsed->is_object())
+      return respond(problems_response({"The request body must be a JSON object."}));
+    const auto& body = parsed->get_object();
+    std::vector<std::string> problems;
+
+    auto package_id = text(body, "PackageId", problems).value_or("");
+    if (package_id.empty()) problems.push_back("Missing expected 'PackageId' parameter.");
+    auto version = text(body, "PackageVersion", problems).value_or("");
+    if (version.empty()) problems.push_back("Missing expected 'PackageVersion' parameter.");
+    auto password = text(body, "Password", problems);
+    if (!password || password->empty())
+      problems.push_back("Missing expected 'Password' parameter.");
+    auto space = text(body, "PackageFeedSpaceId", problems).value_or("");
+    if (space.empty()) space = default_space_id;
+    if (space != default_space_id) problems.push_back("The space '" + space + "' does not exist.");
+
+    json::object echo;
+    echo["Id"] = nullptr;
+    echo["PackageId"] = package_id;
+    echo["PackageVersion"] = version;
+    echo["Password"] = nullptr;
+    echo["PackageFeedSpaceId"] = space;
+    for (const char* flag :
+         {"IsEncryptedPackage", "IsDryRun", "OverwriteExisting", "DeletePackageOnCompletion"}) {
+      auto b = get_bool(body, flag);
+      if (!b) {
+        problems.push_back(b.err().message);
+        continue;
+      }
+      echo[flag] = b->value_or(false);
+    }
+    for (const char* field : {"SuccessCallbackUri", "FailureCallbackUri"}) {
+      auto uri = text(body, field, problems).value_or("");
+      if (!uri.empty() && !outbound::is_http_url(uri))
+        problems.push_back(std::string("'") + field +
+                           "' must be an absolute http:// or https:// URL.");
+      echo[field] = uri.empty() ? json::value(nullptr) : json::value(uri);
+    }
+    if (problems.empty()) {
+      auto rec = storage::get_package(*store_, space, package_id, version);
+      if (!rec && rec.err().code != errc::not_found) return respond(error_response(rec.err()));
+      if (!rec)
+        problems.push_back("The package " + package_id + " " + version +
+                           " is not in the built-in feed of " + space + ".");
+    }
+    if (!problems.empty()) return respond(problems_response(problems));
+
+    const bool dry_run = echo["IsDryRun"].as_bool();
+    actors::queue_request q;
+    q.name = "MigrationImport";
+    q.description = std::string(dry_run ? "Dry run of the import" : "Import") + " of package " +
+                    package_id + " " + version;
+    q.space_id = space;
+    q.arguments_json = json::serialize(echo);
+    q.secrets = std::make_shared<actors::task_secrets>(std::move(*password), std::string());
+    commands_->queue_task(std::move(q), [respond, echo](result<events::task_state> t) mutable {
+      if (!t) return respond(error_response(t.err()));
+      echo["TaskId"] = t->id;
+      echo["Links"] = json::object{};
+      respond(json_response(echo));
+    });
+  }
+
+  storage::store* store_;
   storage::documents docs_;  // reads only
   actors::gateway* commands_;
 };

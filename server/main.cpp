@@ -223,9 +223,10 @@ int run(const settings& s) {
   ec.master_key = *master;
   ec.work_root = dir.work();
   ec.feed_root = dir.feed();
-  auto exports = std::make_shared<actors::export_services>();
+  auto exports = std::make_shared<actors::migration_services>();
   exports->store = store.get();
   exports->documents = std::make_shared<storage::documents>(*store, *master);
+  ec.documents = exports->documents;
   exports->feed_root = dir.feed();
   exports->installation_id = boot->installation_id;
   exports->producer_version = OCTOMIG_VERSION;
