@@ -232,7 +232,7 @@ step_outcome open_package(const migration_services& sv, const step_context& ctx,
 // aside by the supervisor for a real import (a dry run only looks).
 class store_destination final : public mig::destination_view {
  public:
-  using numbers_fn = std::function<result<std::uint64_t>()>;
+  using numbers_fn = std::function<result<std::uint64_t>(std::uint64_t)>;
   store_destination(const migration_services& sv, std::unique_ptr<mig::document_source> snap,
                     std::string installation, numbers_fn first_task_number)
       : sv_(sv),
@@ -265,10 +265,8 @@ class store_destination final : public mig::destination_view {
     if (t.err().code == errc::not_found) return false;
     return t.err();
   }
-  result<std::uint64_t> highest_task_number() const override {
-    auto first = first_task_number_();
-    if (!first) return first.err();
-    return *first - 1;
+  result<std::uint64_t> first_task_number(std::uint64_t count) const override {
+    return first_task_number_(count);
   }
 
  private:
@@ -350,16 +348,15 @@ step_outcome plan(const migration_services& sv, const step_context& ctx, const i
   auto& ws = *ctx.workspace;
   if (!ws.import) return failed("There is nothing to plan: the package was not opened.");
   auto& in = *ws.import;
-  const std::uint64_t task_count = in.task_ids.size();
   store_destination::numbers_fn numbers;
-  if (a.dry_run)
-    numbers = [&sv]() -> result<std::uint64_t> {
+  if (a.dry_run)  // only looks: the numbers shown are the ones free now
+    numbers = [&sv](std::uint64_t) -> result<std::uint64_t> {
       auto h = sv.store->highest_task_number();
       if (!h) return h.err();
       return *h + 1;
     };
   else
-    numbers = [&sys, &ctx, task_count] { return reserve_task_numbers(sys, ctx, task_count); };
+    numbers = [&sys, &ctx](std::uint64_t n) { return reserve_task_numbers(sys, ctx, n); };
   store_destination dest(sv, sv.documents->snapshot(), in.source_installation, numbers);
   mig::import_options o;
   o.space_id = a.space;

@@ -57,10 +57,7 @@ class planner {
   // Tasks are history: one an earlier import of this source recorded is skipped, any other gets a
   // new number after the destination's highest.
   status place_tasks(const std::vector<std::string>& task_ids) {
-    if (task_ids.empty()) return ok_status();
-    auto highest = dest_.highest_task_number();
-    if (!highest) return highest.err();
-    std::uint64_t next = *highest;
+    std::uint64_t to_create = 0;
     for (const auto& sid : task_ids) {
       planned_task t;
       t.source_id = sid;
@@ -76,12 +73,21 @@ class planner {
         t.id = **before;
         t.action = import_action::skip;
         t.reason = "an earlier import of this source recorded it as " + t.id;
+        ids_[{"ServerTasks", sid}] = t.id;
       } else {
-        t.id = "ServerTasks-" + std::to_string(++next);
-        t.reason = "recorded as " + t.id;
+        ++to_create;
       }
-      ids_[{"ServerTasks", sid}] = t.id;
       plan_.tasks.push_back(std::move(t));
+    }
+    if (to_create == 0) return ok_status();
+    auto first = dest_.first_task_number(to_create);
+    if (!first) return first.err();
+    std::uint64_t next = *first;
+    for (auto& t : plan_.tasks) {
+      if (t.action == import_action::skip) continue;
+      t.id = "ServerTasks-" + std::to_string(next++);
+      t.reason = "recorded as " + t.id;
+      ids_[{"ServerTasks", t.source_id}] = t.id;
     }
     return ok_status();
   }

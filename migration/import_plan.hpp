@@ -46,8 +46,9 @@ class destination_view {
   // What an earlier import of the same source installation made of source_id.
   virtual result<std::optional<std::string>> imported_as(const std::string& source_id) const = 0;
   virtual result<bool> task_exists(const std::string& id) const = 0;
-  // The highest N of the ServerTasks-N ids handed out.
-  virtual result<std::uint64_t> highest_task_number() const = 0;
+  // The first of `count` consecutive task numbers (ServerTasks-N) the plan may give the tasks it
+  // records: numbers no other task has or will get. Called once, when count > 0.
+  virtual result<std::uint64_t> first_task_number(std::uint64_t count) const = 0;
 };
 
 // A document of the package, sensitive values already opened (in the form a client sends them).
