@@ -1,6 +1,7 @@
 // The real Octopus JavaScript clients against a real octomigd (started by run.sh, which passes
-// OCTOMIG_URL and OCTOMIG_API_KEY). One test() per client behaviour, so that more (resource CRUD)
-// can be added beside them.
+// OCTOMIG_URL and OCTOMIG_API_KEY, and OCTOMIG_SOURCE_URL and OCTOMIG_SOURCE_API_KEY for a seeded
+// source server). One test() per client behaviour, so that more (resource CRUD) can be added
+// beside them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -11,7 +12,17 @@ import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { Client, PackageRepository, OverwriteMode, ServerTaskWaiter } = require("@octopusdeploy/api-client");
+const {
+  Client,
+  PackageRepository,
+  OverwriteMode,
+  ServerTaskWaiter,
+  SpaceServerTaskRepository,
+  ProjectRepository,
+  ProjectGroupRepository,
+  LifecycleRepository,
+  EnvironmentRepository,
+} = require("@octopusdeploy/api-client");
 const octopack = require("@octopusdeploy/octopackjs");
 
 const url = process.env.OCTOMIG_URL;
@@ -194,45 +205,136 @@ test("octopackjs: a duplicate without replace gets 409 with Octopus's error body
   assert.equal(await raw("Octopack.Dup.1.0.0"), "one");
 });
 
-// The Migration API has no api-client support (contract §1.1), so the export is posted as the
-// documentation's curl example does; api-client then waits for the task and reads the result.
+// The Migration API has no api-client support (contract §1.1): its requests are posted as the
+// documentation's curl examples do, with `body` sent as it is. Answers the parsed echo.
+async function postMigration(base, key, route, body) {
+  const posted = await fetch(`${base}/api/migrations/${route}`, {
+    method: "POST",
+    headers: { "X-Octopus-ApiKey": key, "Content-Type": "application/json" },
+    body,
+  });
+  const echo = await posted.json();
+  assert.equal(posted.status, 200, `POST /api/migrations/${route}: ${JSON.stringify(echo)}`);
+  assert.match(echo.TaskId, /^ServerTasks-\d+$/);
+  assert.equal(echo.Password, null, "the echo never carries the password");
+  return echo;
+}
+
+// api-client's ServerTaskWaiter until the task completes; asserts it succeeded and that the states
+// it saw came in the order Queued -> Executing -> Success, Executing among them (run.sh pauses a
+// step of each migration for that). Answers the completed task.
+async function waitForSuccess(octopus, taskId, what) {
+  const seen = [];
+  const task = await new ServerTaskWaiter(octopus, "Default").waitForServerTaskToComplete(taskId, 100, 60000, (t) => {
+    if (seen[seen.length - 1] !== t.State) seen.push(t.State);
+  });
+  assert.equal(task.State, "Success", `${what} ended ${task.State}: ${task.ErrorMessage}`);
+  const order = ["Queued", "Executing", "Success"];
+  assert.ok(seen.includes("Executing"), `the waiter never saw ${what} executing: ${seen}`);
+  for (let i = 1; i < seen.length; i++)
+    assert.ok(order.indexOf(seen[i - 1]) < order.indexOf(seen[i]), `${what}: states out of order: ${seen}`);
+  assert.equal(seen[seen.length - 1], "Success");
+  return task;
+}
+
+function exportBody(packageId, projects) {
+  return JSON.stringify({
+    PackageId: packageId,
+    PackageVersion: "1.0.0",
+    Password: "Demo1234",
+    Projects: projects,
+    EncryptPackage: true,
+    IncludeTaskLogs: true,
+    DestinationApiKey: apiKey,
+    DestinationPackageFeed: url,
+  });
+}
+
 test("api-client waits for a partial export and lists the package it pushed to the destination", async () => {
   assert.ok(sourceUrl && sourceKey, "run.sh starts a seeded source server");
-  const posted = await fetch(`${sourceUrl}/api/migrations/partialexport`, {
-    method: "POST",
-    headers: { "X-Octopus-ApiKey": sourceKey, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      PackageId: "ClientsExport",
-      PackageVersion: "1.0.0",
-      Password: "Demo1234",
-      Projects: ["Web Portal"],
-      EncryptPackage: true,
-      IncludeTaskLogs: true,
-      DestinationApiKey: apiKey,
-      DestinationPackageFeed: url,
-    }),
-  });
-  const body = await posted.json();
-  assert.equal(posted.status, 200, JSON.stringify(body));
-  assert.match(body.TaskId, /^ServerTasks-\d+$/);
-  assert.equal(body.Password, null);
+  const body = await postMigration(sourceUrl, sourceKey, "partialexport", exportBody("ClientsExport", ["Web Portal"]));
   assert.equal(body.DestinationApiKey, null);
 
   const source = await Client.create({ instanceURL: sourceUrl, apiKey: sourceKey, userAgentApp: "octomig-client-tests" });
-  const seen = [];
-  const waiter = new ServerTaskWaiter(source, "Default");
-  const task = await waiter.waitForServerTaskToComplete(body.TaskId, 100, 60000, (t) => {
-    if (seen[seen.length - 1] !== t.State) seen.push(t.State);
-  });
-  assert.equal(task.State, "Success", `the export ended ${task.State}: ${task.ErrorMessage}`);
-  // The states the client saw, in order, follow Queued -> Executing -> Success.
-  const order = ["Queued", "Executing", "Success"];
-  assert.ok(seen.includes("Executing"), `the waiter never saw the task executing: ${seen}`);
-  for (let i = 1; i < seen.length; i++)
-    assert.ok(order.indexOf(seen[i - 1]) < order.indexOf(seen[i]), `states out of order: ${seen}`);
+  await waitForSuccess(source, body.TaskId, "the export");
 
   const list = await new PackageRepository(client, "Default").list({ nuGetPackageId: "ClientsExport" });
   assert.equal(list.TotalResults, 1);
   assert.equal(list.Items[0].Version, "1.0.0");
   assert.ok(list.Items[0].PackageSizeBytes > 0);
+});
+
+// The whole migration as a user runs it: export from the source into the destination's feed, a dry
+// run of the import (nothing written), the import itself, then the destination read back through
+// api-client's own repositories.
+test("api-client follows a migration (export, dry run, import) and reads the imported projects", async () => {
+  assert.ok(sourceUrl && sourceKey, "run.sh starts a seeded source server");
+  const exported = ["Web Portal", "Order API"];
+  const source = await Client.create({ instanceURL: sourceUrl, apiKey: sourceKey, userAgentApp: "octomig-client-tests" });
+  const exportTask = await postMigration(sourceUrl, sourceKey, "partialexport", exportBody("ClientsMigration", exported));
+  await waitForSuccess(source, exportTask.TaskId, "the export");
+
+  const projects = new ProjectRepository(client, "Default");
+  const projectNames = async () => (await projects.list({ take: 1000 })).Items.map((p) => p.Name);
+  for (const name of exported) assert.ok(!(await projectNames()).includes(name), `${name} is on the destination before the import`);
+
+  // The import body as the documentation's raw request has it: IsDryRun as a string, a // comment
+  // and a trailing comma.
+  const importBody = (dryRun, extra = "") => `{
+    "PackageId": "ClientsMigration",
+    "PackageVersion": "1.0.0",
+    "Password": "Demo1234",
+    "IsDryRun": "${dryRun}", // false once the dry run's plan has been reviewed
+    "IsEncryptedPackage": true,${extra}
+}`;
+  const tasks = new SpaceServerTaskRepository(client, "Default");
+
+  const dry = await postMigration(url, apiKey, "import", importBody("true"));
+  assert.equal(dry.IsDryRun, true);
+  await waitForSuccess(client, dry.TaskId, "the dry run");
+  const plan = await tasks.getRaw(dry.TaskId);
+  assert.match(plan, /Project\.+create 2, overwrite 0, skip 0$/m, plan);
+  assert.match(plan, /Totals: create \d+, overwrite 0, skip 0, tasks \d+ \(dry run: nothing was written\)/, plan);
+  for (const name of exported) assert.ok(!(await projectNames()).includes(name), `the dry run wrote ${name}`);
+
+  const real = await postMigration(url, apiKey, "import", importBody("false", '\n    "DeletePackageOnCompletion": true,'));
+  assert.equal(real.IsDryRun, false);
+  await waitForSuccess(client, real.TaskId, "the import");
+  const log = await tasks.getRaw(real.TaskId);
+  assert.match(log, /Totals: created \d+, overwritten 0, skipped 0, tasks \d+/, log);
+  const pkgs = await new PackageRepository(client, "Default").list({ nuGetPackageId: "ClientsMigration" });
+  assert.equal(pkgs.TotalResults, 0, "DeletePackageOnCompletion removes the package from the feed");
+
+  // Every exported project, by name, with its group and lifecycle resolving to documents of the
+  // destination, and the lifecycle's phases to its environments; the project not exported stays out.
+  const all = (await projects.list({ take: 1000 })).Items;
+  assert.deepEqual(all.map((p) => p.Name).sort(), [...exported].sort());
+  const groups = new ProjectGroupRepository(client, "Default");
+  const lifecycles = new LifecycleRepository(client, "Default");
+  const environments = (await new EnvironmentRepository(client, "Default").list({ take: 1000 })).Items;
+  const environmentIds = new Set(environments.map((e) => e.Id));
+  assert.ok(environments.length > 0, "the lifecycles' environments were imported");
+  for (const name of exported) {
+    const project = all.find((p) => p.Name === name);
+    assert.equal((await projects.get(project.Id)).Name, name);
+    const group = await groups.get(project.ProjectGroupId);
+    assert.equal(group.Id, project.ProjectGroupId);
+    assert.ok((await groups.list({ take: 1000 })).Items.some((g) => g.Id === group.Id && g.Name === group.Name));
+    const lifecycle = await lifecycles.get(project.LifecycleId);
+    assert.equal(lifecycle.Id, project.LifecycleId);
+    assert.ok((await lifecycles.list({ take: 1000 })).Items.some((l) => l.Id === lifecycle.Id && l.Name === lifecycle.Name));
+    assert.ok(lifecycle.Phases.length > 0, `${lifecycle.Name} has phases`);
+    for (const phase of lifecycle.Phases)
+      for (const id of [...(phase.AutomaticDeploymentTargets ?? []), ...(phase.OptionalDeploymentTargets ?? [])])
+        assert.ok(environmentIds.has(id), `${lifecycle.Name}'s phase ${phase.Name} names ${id}, not an environment here`);
+  }
+
+  // The task history came along: each "Create Task <source id> -> <id>" of the import's log is a
+  // completed task of the destination, with its log.
+  const created = [...log.matchAll(/Create Task ServerTasks-\d+ -> (ServerTasks-\d+)/g)].map((m) => m[1]);
+  assert.ok(created.length > 0, `the import created no tasks: ${log}`);
+  const history = await tasks.getByIds(created);
+  assert.equal(history.length, created.length);
+  for (const t of history) assert.ok(t.IsCompleted, `${t.Id} is a completed task`);
+  assert.ok((await tasks.getRaw(created[0])).length > 0, "an imported task's log");
 });

@@ -2,8 +2,8 @@
 # Runs clients.test.mjs (the real Octopus JavaScript clients) against the real built octomigd:
 # starts it on port 0 with a temporary data directory, reads the bound port from its log, installs
 # the pinned clients with `npm ci` when node_modules is missing, runs the tests, then SIGTERMs it.
-# A second octomigd, seeded with octomig-admin, is the source of a partial export whose package the
-# first one receives (OCTOMIG_SOURCE_URL, OCTOMIG_SOURCE_API_KEY).
+# A second octomigd, seeded with octomig-admin, is the source of partial exports whose packages the
+# first one receives and imports (OCTOMIG_SOURCE_URL, OCTOMIG_SOURCE_API_KEY).
 # Usage: run.sh OCTOMIGD OCTOMIG_ADMIN. Exit 77 (a skip for CTest) only when node or npm is not
 # installed.
 set -euo pipefail
@@ -52,12 +52,14 @@ wait_port() {
   echo "octomigd did not report a port within 10 s:" >&2; cat "$file" >&2; return 1
 }
 
-"$octomigd" --data-dir "$data/server" --listen 127.0.0.1:0 --threads 2 2>"$log" &
+# Each server pauses the first step of its migrations for up to 1 s (the source its exports, this
+# one its imports), so that a waiting client sees them run.
+OCTOMIG_TEST_PAUSE_IN_STEP="Open package:1000" \
+  "$octomigd" --data-dir "$data/server" --listen 127.0.0.1:0 --threads 2 2>"$log" &
 pids+=($!)
 port=$(wait_port "${pids[-1]}" "$log")
 
 "$admin" --data-dir "$data/source" seed --projects 3 --releases 2 --deployments 2 --log-lines 5 >/dev/null
-# The source pauses its first export step for up to 1 s, so that a waiting client sees it run.
 OCTOMIG_TEST_PAUSE_IN_STEP="Collect documents:1000" \
   "$octomigd" --data-dir "$data/source" --listen 127.0.0.1:0 --threads 2 2>"$source_log" &
 pids+=($!)
