@@ -543,6 +543,13 @@ pipeline import_pipeline(std::shared_ptr<const migration_services> services) {
              {"Commit import", import_step("Commit import", services, commit)},
              {"Finish import", import_step("Finish import", services, finish)}};
   p.after_end = request_callbacks;
+  p.interrupted_message = [](const std::vector<events::event_body>& facts) -> std::string {
+    if (find_fact<events::import_committed>(facts))
+      return "The Octopus Server restarted after this import was committed: its documents and "
+             "tasks are in place, and an import of the same package again skips them.";
+    return "The Octopus Server restarted while this import was running, before anything was "
+           "written. Run the import again.";
+  };
   return p;
 }
 

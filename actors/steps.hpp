@@ -49,6 +49,11 @@ struct pipeline {
   // callback a request asked for: events::cmd::schedule_callback); also for a task that start-up
   // recovery closes as interrupted. Optional.
   std::function<std::vector<events::task_command>(const task_end&)> after_end;
+  // What the task says when start-up recovery closes it as interrupted, given the facts its steps
+  // recorded (an import that committed says its documents are in place). Optional: the default
+  // asks to run the task again.
+  std::function<std::string(const std::vector<events::event_body>& facts)> interrupted_message =
+      nullptr;
 };
 
 // Task type (TaskResource.Name) -> its pipeline.

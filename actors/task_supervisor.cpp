@@ -516,7 +516,7 @@ void begin(sup self, const events::task_state& task, pipeline steps) {
 // The pipeline of a task type; an unknown type gets an empty one (its start fails the task).
 pipeline pipeline_of(const supervisor_config& cfg, const std::string& type) {
   auto it = cfg.pipelines.find(type);
-  return it != cfg.pipelines.end() ? it->second : pipeline{{}, false, {}};
+  return it != cfg.pipelines.end() ? it->second : pipeline{{}, false, {}, {}};
 }
 
 void try_start(sup self) {
@@ -654,9 +654,10 @@ void recover(sup self, caf::typed_response_promise<status> rp) {
             make_error(r.err().code, "task " + id + " could not be closed: " + r.err().message));
       if (--rec->pending == 0 && !rec->failed) recover_rest(self, rec);
     };
+    const auto& p = pipeline_of(s.cfg, t.name);
+    auto message = p.interrupted_message ? p.interrupted_message(end.facts) : interrupted_message;
     enqueue_entries(self, t.id,
-                    end_entries(pipeline_of(s.cfg, t.name), end, {},
-                                events::cmd::interrupt{interrupted_message}, std::move(closed),
+                    end_entries(p, end, {}, events::cmd::interrupt{message}, std::move(closed),
                                 s.cfg.notifier));
   }
 }
