@@ -455,6 +455,7 @@ step_outcome plan(const migration_services& sv, const step_context& ctx, const i
              std::to_string(overwritten) + ", skip " + std::to_string(skipped) + ", tasks " +
              std::to_string(tasks_created) + " (dry run: nothing was written)");
   }
+  for (const auto& d : p.dropped) log.warn(d);
   if (p.left_out_resolved > 0)
     log.info(std::to_string(p.left_out_resolved) +
              " reference(s) the export left out were found on this server by name");

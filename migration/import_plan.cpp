@@ -25,6 +25,12 @@ std::pair<std::string, std::string> split_last(const std::string& pointer) {
   return {parent, last};
 }
 
+// Where a reference goes: a destination id, nowhere (a problem was recorded), or away (drop).
+struct resolution {
+  std::optional<std::string> id;
+  bool drop = false;
+};
+
 class planner {
  public:
   planner(const destination_view& dest, const import_options& o,
@@ -170,47 +176,60 @@ class planner {
   }
 
   // The destination id a reference resolves to, or nullopt (a problem is recorded).
-  result<std::optional<std::string>> resolve(const collection_schema& s, const planned_document& d,
-                                             const json::value& doc, const found_reference& r) {
-    if (auto it = ids_.find({r.target, r.id}); it != ids_.end()) return {it->second};
+  // droppable: the reference is an object key, which can go with its value.
+  result<resolution> resolve(const collection_schema& s, const planned_document& d,
+                             const json::value& doc, const found_reference& r, bool droppable) {
+    if (auto it = ids_.find({r.target, r.id}); it != ids_.end()) return resolution{it->second};
     auto lo = left_out_.find({r.target, r.id});
     if (lo != left_out_.end() && !lo->second->name.empty()) {
       auto found = dest_.id_by_name(o_.space_id, r.target, "", lo->second->name);
       if (!found) return found.err();
+      const collection_schema* ts = find_collection(r.target);
       if (*found) {
         ++plan_.left_out_resolved;
-        return {*found};
+        return resolution{**found};
       }
-      const collection_schema* ts = find_collection(r.target);
+      if (droppable && lo->second->flag == "NotExported") {
+        plan_.dropped.push_back(describe(s, d.source_id, doc.as_object()) +
+                                " loses its connection to " + (ts ? ts->item_type : r.target) +
+                                " '" + lo->second->name + "' (" + r.id +
+                                "): it was not exported and this server has none of that name");
+        return resolution{std::nullopt, true};
+      }
       plan_.problems.push_back("Error importing " + describe(s, d.source_id, doc.as_object()) +
                                ": missing dependency " + (ts ? ts->item_type : r.target) + " '" +
                                lo->second->name + "' (" + r.id + ", at " + r.pointer +
                                "): the export left it out (" + lo->second->flag +
                                ") and this server has none of that name");
-      return std::optional<std::string>();
+      return resolution{};
     }
     plan_.problems.push_back("Error importing " + describe(s, d.source_id, doc.as_object()) +
                              ": missing dependency " + r.id + " (at " + r.pointer +
                              "): it is neither in the package nor left out by name");
-    return std::optional<std::string>();
+    return resolution{};
   }
 
   status rewrite(planned_document& d) {
     const collection_schema& s = *find_collection(d.collection);
     d.body.erase("Links");
     json::value doc(std::move(d.body));
-    std::vector<std::pair<std::string, std::string>> values, keys;  // pointer, new id
+    // pointer, new id; a key with an empty new id is dropped
+    std::vector<std::pair<std::string, std::string>> values, keys;
     for (const auto& r : references(s, doc)) {
       const collection_schema* ts = find_collection(r.target);
       if (ts && is_builtin_id(*ts, r.id)) continue;
-      auto to = resolve(s, d, doc, r);
-      if (!to) return to.err();
-      if (!*to) continue;
       auto* v = find_pointer(doc, r.pointer);
-      if (v && v->is_string() && v->get_string() == r.id)
-        values.emplace_back(r.pointer, **to);
+      const bool is_key = !(v && v->is_string() && v->get_string() == r.id);
+      auto to = resolve(s, d, doc, r, is_key);
+      if (!to) return to.err();
+      if (to->drop)
+        keys.emplace_back(r.pointer, std::string());
+      else if (!to->id)
+        continue;
+      else if (is_key)
+        keys.emplace_back(r.pointer, *to->id);  // an id used as an object's key
       else
-        keys.emplace_back(r.pointer, **to);  // an id used as an object's key
+        values.emplace_back(r.pointer, *to->id);
     }
     for (const auto& [pointer, id] : values) *find_pointer(doc, pointer) = id;
     // Deepest keys first, so that a renamed key never moves a pointer still to be used.
@@ -219,13 +238,13 @@ class planner {
     for (const auto& [pointer, id] : keys) {
       auto [parent_pointer, key] = split_last(pointer);
       auto* parent = find_pointer(doc, parent_pointer);
-      if (!parent || !parent->is_object() || key == id) continue;
+      if (!parent || !parent->is_object() || key == id) continue;  // (ids are never empty)
       auto& obj = parent->as_object();
       auto* value = obj.if_contains(key);
       if (!value) continue;
       json::value moved = std::move(*value);
       obj.erase(key);
-      obj[id] = std::move(moved);
+      if (!id.empty()) obj[id] = std::move(moved);
     }
     auto& body = doc.as_object();
     // The links to the documents the owner is born with follow its id (variableset-Projects-12).

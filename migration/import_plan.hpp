@@ -9,7 +9,9 @@
 //             destination's id) or skip (the destination's document stays as it is)
 //   rewrite   every reference through the id map, conditional ones, ids inside nested arrays and
 //             ids used as object keys included; a reference the export left out on purpose (the
-//             manifest's LeftOut) is found on the destination by name
+//             manifest's LeftOut) is found on the destination by name; an object key naming a
+//             document the export did not include (NotExported) that the destination lacks is
+//             dropped with its value, and listed
 //
 // A reference that resolves nowhere is a problem naming the document and the missing id; a plan
 // with problems must not be written.
@@ -102,6 +104,10 @@ struct import_plan {
   std::uint64_t left_out_resolved = 0;
   // References that resolve nowhere, documents whose owner is missing: the import must fail.
   std::vector<std::string> problems;
+  // What the import leaves out on purpose, for the task's warnings: a connection keyed by a
+  // project the export did not include and this server does not have (a tenant's connection to
+  // another project) is dropped, not a reason to fail.
+  std::vector<std::string> dropped;
 };
 
 // Plans the import of documents (package order: the schema table's, so owners come first) and of
