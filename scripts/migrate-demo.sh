@@ -18,6 +18,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+fail() {
+  echo "FAILED: $*" >&2
+  exit 1
+}
+
 keep=0
 for arg in "$@"; do
   case "$arg" in
@@ -28,16 +33,17 @@ for arg in "$@"; do
 done
 
 if [ -n "${OCTOMIG_BUILD_DIR:-}" ]; then
-  ./scripts/setup.sh
+  ./scripts/setup.sh || fail "the set-up failed (above)"
   bin=$OCTOMIG_BUILD_DIR
 else
   echo "== setting up and building (scripts/build.sh; some minutes the first time)"
   # Ninja's progress lines are left out; what the set-up installs and any error are shown.
-  ./scripts/build.sh --target octomigd octomig-admin | { grep -v '^\[[0-9]*/[0-9]*\] ' || true; }
+  ./scripts/build.sh --target octomigd octomig-admin | { grep -v '^\[[0-9]*/[0-9]*\] ' || true; } ||
+    fail "the set-up or the build failed (above)"
   bin=./build
 fi
 for exe in server/octomigd tools/octomig-admin; do
-  [ -x "$bin/$exe" ] || { echo "$bin/$exe is missing: build it first" >&2; exit 1; }
+  [ -x "$bin/$exe" ] || fail "$bin/$exe is missing: build it first"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/octomig-migrate-demo-XXXXXX")
@@ -59,11 +65,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAILED: $*" >&2
-  exit 1
-}
 
 # Starts octomigd on a free loopback port and sets `port` once its log says it listens (10 s).
 port=""
