@@ -828,3 +828,49 @@ TEST_CASE("a skipped document carries no body in the plan", "[import_plan][!shou
     CHECK(d.body.empty());
   }
 }
+
+TEST_CASE("a tenant's connection to a project the export did not include is dropped, not fatal",
+          "[import_plan]") {
+  memory_destination dest;
+  dest.set_counter("Projects", 10);
+  std::vector<mig::package_document> docs = {
+      doc("Environments", R"({"Id":"Environments-1","Name":"Dev"})"),
+      doc("Projects", R"({"Id":"Projects-1","Name":"Web","ClonedFromProjectId":null})"),
+      doc("Tenants", R"({"Id":"Tenants-1","Name":"Acme","ProjectEnvironments":{
+          "Projects-1":["Environments-1"],"Projects-5":["Environments-1"]}})"),
+  };
+  const std::vector<mig::left_out_entry> not_exported = {
+      {"Projects", "Projects-5", "Other", "NotExported"}};
+
+  SECTION("the destination lacks the project: the connection goes, and the plan says so") {
+    auto p = plan_ok(docs, {}, not_exported, dest, into(space));
+    INFO(all_problems(p));
+    CHECK(p.problems.empty());
+    CHECK(at(planned(p, "Tenants", "Tenants-1").body, "/ProjectEnvironments") ==
+          json::value(json::object{{"Projects-11", ids({"Environments-1"})}}));
+    REQUIRE(p.dropped.size() == 1);
+    CHECK(p.dropped[0].find("Tenant 'Acme' (Tenants-1)") != std::string::npos);
+    CHECK(p.dropped[0].find("'Other' (Projects-5)") != std::string::npos);
+    CHECK(p.left_out_resolved == 0);
+  }
+  SECTION("the destination has the project by name: the connection is kept under its id") {
+    dest.add("Projects", "Projects-30", "Other");
+    auto p = plan_ok(docs, {}, not_exported, dest, into(space));
+    INFO(all_problems(p));
+    CHECK(p.problems.empty());
+    CHECK(p.dropped.empty());
+    CHECK(p.left_out_resolved == 1);
+    CHECK(at(planned(p, "Tenants", "Tenants-1").body, "/ProjectEnvironments") ==
+          json::value(json::object{{"Projects-11", ids({"Environments-1"})},
+                                   {"Projects-30", ids({"Environments-1"})}}));
+  }
+  SECTION("the same project named by a value, not a key, is still a missing dependency") {
+    docs[1].body["ClonedFromProjectId"] = "Projects-5";
+    auto p = plan_ok(docs, {}, not_exported, dest, into(space));
+    REQUIRE(p.problems.size() == 1);
+    CHECK(p.problems[0].rfind("Error importing Project 'Web' (Projects-1): missing dependency "
+                              "Project 'Other' (Projects-5, at /ClonedFromProjectId)",
+                              0) == 0);
+    CHECK(p.dropped.size() == 1);  // the tenant's connection still goes
+  }
+}
