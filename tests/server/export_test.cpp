@@ -22,7 +22,7 @@
 
 #include "base/hex.hpp"
 #include "tests/outbound/receiver.hpp"
-#include "tests/server/process.hpp"
+#include "tests/server/instance.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -37,161 +37,6 @@ namespace {
 
 const std::string kPassword = "Rick-And-Morty-Passw0rd-7";
 const std::string kRoute = "/api/migrations/partialexport";
-constexpr auto kTaskLimit = 15s;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-json::object object_of(const http_result& r) {
-  INFO("response " << r.status << ": " << r.body);
-  json::error_code ec;
-  auto v = json::parse(r.body, ec);
-  REQUIRE_FALSE(ec);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
-std::string text_of(const json::object& o, const char* field) {
-  auto* v = o.if_contains(field);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::size_t entries_under(const fs::path& dir, bool files_only) {
-  std::error_code ec;
-  std::size_t n = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    if (!files_only || it->is_regular_file()) ++n;
-  return n;
-}
-
-// A data directory (seeded with three projects, or empty) and the octomigd on it, which a test may
-// crash and start again. Every start has cheap Argon2 and 20 ms retry backoffs and no pause or
-// write limit unless the test asks for one.
-class instance {
- public:
-  instance(const char* prefix, bool seeded) : dir_(prefix), data_(dir_.path / "data") {
-    if (!seeded) return;
-    auto r = run_tool(data_, {"seed", "--projects", "3", "--releases", "2", "--deployments", "2",
-                              "--log-lines", "5"});
-    INFO("octomig-admin seed: " << r.all());
-    REQUIRE(r.code == 0);
-  }
-
-  void start(const env_vars& extra = {}) {
-    env_vars env{{"OCTOMIG_TEST_FAST_KDF", "1"},
-                 {"OCTOMIG_TEST_FAST_RETRIES", "1"},
-                 {"OCTOMIG_TEST_PAUSE_IN_STEP", ""},
-                 {"OCTOMIG_TEST_PACKAGE_WRITE_LIMIT", ""}};
-    env.insert(env.end(), extra.begin(), extra.end());
-    if (proc_) logs_ += proc_->log;
-    proc_ = std::make_unique<server_process>(data_, std::vector<std::string>{}, env);
-    INFO("octomigd's log:\n" << proc_->log);
-    REQUIRE(proc_->started);
-    key_ = read_file(data_ / "admin-api-key");
-    REQUIRE(key_.rfind("API-", 0) == 0);
-  }
-
-  // kill -9, as a crash would.
-  void crash() { CHECK(proc_->stop(SIGKILL) == 128 + SIGKILL); }
-  void stop() { CHECK(proc_->stop(SIGTERM) == 0); }
-
-  const fs::path& data() const { return data_; }
-  const std::string& key() const { return key_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(proc_->port); }
-  // Everything every run of octomigd on this directory has logged so far.
-  std::string log() {
-    proc_->pump(0ms);
-    return logs_ + proc_->log;
-  }
-
-  http_result call(const std::string& method, const std::string& path,
-                   const std::string& body = "") {
-    return call_as(key_, method, path, body);
-  }
-  http_result call_as(const std::string& key, const std::string& method, const std::string& path,
-                      const std::string& body = "") {
-    proc_->pump(0ms);
-    return http_call(proc_->port, method, path, key, body);
-  }
-  json::object get(const std::string& path) {
-    auto r = call("GET", path);
-    INFO("GET " << path << ": " << r.status << " " << r.body);
-    REQUIRE(r.status == 200);
-    return object_of(r);
-  }
-
-  // Posts the export request; the echo, once it is a 200 with a TaskId.
-  json::object start_export(const json::object& body) {
-    auto r = call("POST", kRoute, json::serialize(body));
-    INFO("POST " << kRoute << ": " << r.status << " " << r.body);
-    REQUIRE(r.status == 200);
-    auto echo = object_of(r);
-    REQUIRE(text_of(echo, "TaskId").rfind("ServerTasks-", 0) == 0);
-    return echo;
-  }
-
-  // The task's messages, in order (GET /api/tasks/{id}/details).
-  std::vector<std::string> log_of(const std::string& id) {
-    auto details = get("/api/tasks/" + id + "/details");
-    std::vector<std::string> lines;
-    const auto& logs = details.at("ActivityLogs").as_array();
-    REQUIRE_FALSE(logs.empty());
-    for (const auto& e : logs[0].as_object().at("LogElements").as_array())
-      lines.push_back(text_of(e.as_object(), "MessageText"));
-    return lines;
-  }
-
-  // Polls the task until its log has a line containing text; fails the test after kTaskLimit.
-  std::vector<std::string> wait_for_line(const std::string& id, const std::string& text) {
-    const auto deadline = clock_type::now() + kTaskLimit;
-    while (true) {
-      auto lines = log_of(id);
-      for (const auto& l : lines)
-        if (contains(l, text)) return lines;
-      if (clock_type::now() >= deadline) {
-        std::string shown;
-        for (const auto& l : lines) shown += l + "\n";
-        FAIL("the log of " << id << " has no line with \"" << text << "\" after 15 s:\n"
-                           << shown << "octomigd's log:\n"
-                           << log());
-      }
-      proc_->pump();
-    }
-  }
-
-  // Polls the task until it has ended; its resource. Fails the test after kTaskLimit.
-  json::object wait_until_ended(const std::string& id) {
-    const auto deadline = clock_type::now() + kTaskLimit;
-    std::string state;
-    while (true) {
-      auto task = get("/api/tasks/" + id);
-      state = text_of(task, "State");
-      if (state == "Success" || state == "Failed" || state == "Canceled" || state == "TimedOut")
-        return task;
-      if (clock_type::now() >= deadline)
-        FAIL("task " << id << " is still " << state << " after 15 s; octomigd's log:\n" << log());
-      proc_->pump();
-    }
-  }
-
-  bool in_maintenance() {
-    auto m = get("/api/maintenanceconfiguration");
-    REQUIRE(m.at("IsInMaintenanceMode").is_bool());
-    return m.at("IsInMaintenanceMode").get_bool();
-  }
-  json::array packages() { return get("/api/Spaces-1/packages").at("Items").as_array(); }
-  std::size_t work_entries() const { return entries_under(data_ / "work", false); }
-  std::size_t feed_files() const { return entries_under(data_ / "feed", true); }
-
- private:
-  temp_dir dir_;
-  fs::path data_;
-  std::string key_;
-  std::unique_ptr<server_process> proc_;
-  std::string logs_;  // of the runs before this one
-};
 
 // What every export leaves, whatever its end: maintenance mode off and an empty work folder.
 void check_left_clean(instance& source) {
@@ -207,50 +52,11 @@ void check_no_package(instance& source, instance& destination) {
   CHECK(source.feed_files() == 0);
 }
 
-// The receiver's one request: it arrived within 10 s, and no second one within a second after.
-request_seen the_one_callback(const receiver& hook) {
-  INFO("waiting up to 10 s for the callback");
-  REQUIRE(hook.wait_for_requests(1, 10s));
-  CHECK_FALSE(hook.wait_for_requests(2, 1s));
-  auto seen = hook.requests();
-  std::string received;
-  for (const auto& r : seen) received += r.method + " " + r.target + "\n";
-  INFO("received:\n" << received);
-  CHECK(seen.size() == 1);
-  return seen.front();
-}
-
-// The query parameters of a request target, name -> value (not percent-decoded).
-std::map<std::string, std::string> query_of(const std::string& target) {
-  std::map<std::string, std::string> out;
-  auto q = target.find('?');
-  if (q == std::string::npos) return out;
-  std::string rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
-  }
-  return out;
-}
-
-std::string path_of(const std::string& target) {
-  return target.substr(0, target.find('?'));
-}
-
 std::string digest_hex(const EVP_MD* md, const std::string& bytes) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   REQUIRE(EVP_Digest(bytes.data(), bytes.size(), d, &n, md, nullptr) == 1);
   return octomig::base::to_hex(d, n);
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
 }
 
 // The package the task log says Build package created: its size and SHA-256.
