@@ -170,7 +170,8 @@ class planner {
       p.reason = "new";
     }
     ids_[{s->name, d.id}] = p.id;
-    p.body = std::move(d.body);
+    // A skipped document is not written: its body (source ids, opened secrets) is not kept.
+    if (p.action != import_action::skip) p.body = std::move(d.body);
     plan_.documents.push_back(std::move(p));
     return ok_status();
   }
@@ -232,19 +233,30 @@ class planner {
         values.emplace_back(r.pointer, *to->id);
     }
     for (const auto& [pointer, id] : values) *find_pointer(doc, pointer) = id;
-    // Deepest keys first, so that a renamed key never moves a pointer still to be used.
-    std::sort(keys.begin(), keys.end(),
-              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    // Keys are renamed per object in one pass (a rename onto a key another rename frees must not
+    // overwrite it), deepest objects first, so that a renamed key never moves a pointer still to
+    // be used.
+    std::map<std::string, std::map<std::string, std::string>> renames;  // parent -> key -> new
     for (const auto& [pointer, id] : keys) {
       auto [parent_pointer, key] = split_last(pointer);
-      auto* parent = find_pointer(doc, parent_pointer);
-      if (!parent || !parent->is_object() || key == id) continue;  // (ids are never empty)
-      auto& obj = parent->as_object();
-      auto* value = obj.if_contains(key);
-      if (!value) continue;
-      json::value moved = std::move(*value);
-      obj.erase(key);
-      if (!id.empty()) obj[id] = std::move(moved);
+      renames[parent_pointer][key] = id;
+    }
+    std::vector<const std::pair<const std::string, std::map<std::string, std::string>>*> order;
+    for (const auto& entry : renames) order.push_back(&entry);
+    std::sort(order.begin(), order.end(),
+              [](const auto* a, const auto* b) { return a->first.size() > b->first.size(); });
+    for (const auto* entry : order) {
+      auto* parent = find_pointer(doc, entry->first);
+      if (!parent || !parent->is_object()) continue;
+      json::object renamed;
+      for (auto& kv : parent->as_object()) {
+        auto it = entry->second.find(std::string(kv.key()));
+        if (it == entry->second.end())
+          renamed[kv.key()] = std::move(kv.value());
+        else if (!it->second.empty())  // empty: dropped
+          renamed[it->second] = std::move(kv.value());
+      }
+      *parent = std::move(renamed);
     }
     auto& body = doc.as_object();
     // The links to the documents the owner is born with follow its id (variableset-Projects-12).

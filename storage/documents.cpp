@@ -664,14 +664,18 @@ struct documents::impl {
   // Stages an import into p, checking it as it goes: what it finds wrong goes to p.problems.
   void stage_import(plan& p, const import_change& c) const {
     p.space = c.space_id;
-    for (const auto& t : c.tasks) p.recorded_tasks.insert(t.stream);
+    for (const auto& t : c.tasks) {
+      p.recorded_tasks.insert(t.stream);
+      if (p.value_or_fail(db.stored_task(t.stream), std::optional<events::task_state>()))
+        p.problems.push_back("The task " + t.stream +
+                             " to be recorded exists already. Run the import again.");
+    }
     for (const auto& [collection, range] : c.counters) {
       auto stored = p.value_or_fail(stored_counter(collection), range.first);
       if (stored != range.first)
-        p.problems.push_back("The destination changed while the import was planned: " +
-                             collection + " handed out ids up to " + std::to_string(stored) +
-                             " instead of " + std::to_string(range.first) +
-                             ". Run the import again.");
+        p.problems.push_back("The destination changed while the import was planned: " + collection +
+                             " handed out ids up to " + std::to_string(stored) + " instead of " +
+                             std::to_string(range.first) + ". Run the import again.");
       p.counters[collection] = std::max(range.second, stored);
     }
     for (const auto& d : c.documents) {

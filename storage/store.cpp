@@ -150,7 +150,7 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
     return v;
   };
 
-  // Checks one request (or companion) against its stream's version and the rows it builds on.
+  // Checks one request (or companion) against its stream's version.
   auto check = [&](const append_request& r) -> status {
     if (r.stream.empty() || r.events.empty())
       return make_error(errc::invalid_argument, "an append needs a stream and events");
@@ -160,10 +160,12 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
       return make_error(errc::conflict, "stream " + r.stream + " is at version " +
                                             std::to_string(*stored) + ", not " +
                                             std::to_string(r.expected_version));
-    // Every row these events build on must be readable: a damaged one refuses the request instead
-    // of being folded over as if it were empty.
-    return proj.prepare(r.stream, r.events);
+    return ok_status();
   };
+  // Every row a request's events build on must be readable: a damaged one refuses the request
+  // instead of being folded over as if it were empty. The projector keeps what it loads (and an
+  // empty row for a new stream), so this comes once the request is sure to be written otherwise.
+  auto prepare = [&](const append_request& r) { return proj.prepare(r.stream, r.events); };
   auto put = [&](const append_request& r) {
     appended a;
     a.first_position = position;
@@ -191,40 +193,52 @@ std::vector<result<appended>> store::append(const std::vector<append_request>& r
       out.emplace_back(c.err());
       continue;
     }
-    if (r.attached) {
-      const auto& more = r.attached->companions();
-      status refused = ok_status();
-      std::set<std::string> seen{r.stream};
-      for (const auto& c : more) {
-        if (!seen.insert(c.stream).second) {
-          refused = make_error(errc::invalid_argument, "an attached append names " + c.stream +
-                                                           " twice");
-          break;
-        }
-        if (refused = check(c); !refused) break;
-      }
-      if (!refused) {
-        out.emplace_back(refused.err());
+    if (!r.attached) {
+      if (auto p = prepare(r); !p) {
+        out.emplace_back(p.err());
         continue;
       }
-      batch.SetSavePoint();
-      auto lock = r.attached->stage(batch);
-      if (!lock) {
-        auto rolled = batch.RollbackToSavePoint();
-        if (!rolled.ok()) {
-          // The batch cannot be trusted any more: refuse everything in it.
-          for (auto& o : out)
-            if (o) o = io(rolled, "append failed");
-          out.emplace_back(lock.err());
-          return out;
-        }
-        out.emplace_back(lock.err());
-        continue;
-      }
-      batch.PopSavePoint();
-      if (lock->owns_lock()) held.push_back(std::move(*lock));
-      for (const auto& c : more) put(c);
+      out.emplace_back(put(r));
+      continue;
     }
+    const auto& more = r.attached->companions();
+    status refused = ok_status();
+    std::set<std::string> seen{r.stream};
+    for (const auto& c : more) {
+      if (!seen.insert(c.stream).second) {
+        refused =
+            make_error(errc::invalid_argument, "an attached append names " + c.stream + " twice");
+        break;
+      }
+      if (refused = check(c); !refused) break;
+    }
+    if (!refused) {
+      out.emplace_back(refused.err());
+      continue;
+    }
+    batch.SetSavePoint();
+    auto lock = r.attached->stage(batch);
+    if (lock) {
+      refused = prepare(r);
+      for (const auto& c : more)
+        if (refused) refused = prepare(c);
+      if (!refused) lock = refused.err();
+    }
+    if (!lock) {
+      auto rolled = batch.RollbackToSavePoint();
+      if (!rolled.ok()) {
+        // The batch cannot be trusted any more: refuse everything in it.
+        for (auto& o : out)
+          if (o) o = io(rolled, "append failed");
+        out.emplace_back(lock.err());
+        return out;
+      }
+      out.emplace_back(lock.err());
+      continue;
+    }
+    batch.PopSavePoint();
+    if (lock->owns_lock()) held.push_back(std::move(*lock));
+    for (const auto& c : more) put(c);
     out.emplace_back(put(r));
   }
   if (written == 0) return out;

@@ -34,7 +34,7 @@ struct append_request {
   events::timestamp_us timestamp = 0;
   // Optional. Staged after this request's own checks, under the store's write lock: its refusal
   // refuses this request, and nothing of either is written.
-  std::shared_ptr<const batch_extension> attached;
+  std::shared_ptr<const batch_extension> attached = nullptr;
 };
 
 struct appended {
