@@ -218,13 +218,6 @@ std::optional<unsigned long long> parse_number(const std::string& text) {
   return v;
 }
 
-bool is_task_id(const std::string& s) {
-  const std::string prefix = "ServerTasks-";
-  return s.size() > prefix.size() && s.compare(0, prefix.size(), prefix) == 0 &&
-         std::all_of(s.begin() + static_cast<std::ptrdiff_t>(prefix.size()), s.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // Options a user may try for a secret: each is refused with where the secret goes instead.
 bool names_a_secret(const std::string& name) {
   for (const char* s : {"--api-key", "--apikey", "--source-api-key", "--dest-api-key",
@@ -275,6 +268,12 @@ std::string wrapped(const std::string& text, std::size_t first, std::size_t inde
 }
 
 }  // namespace
+
+bool is_task_id(const std::string& s) {
+  const std::string prefix = "ServerTasks-";
+  return s.size() > prefix.size() && s.compare(0, prefix.size(), prefix) == 0 &&
+         s.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+}
 
 const std::vector<command_spec>& command_table() {
   static const std::vector<command_spec> table = make_table();

@@ -73,6 +73,9 @@ parse_result parse(const std::vector<std::string>& args);
 std::string general_usage();
 std::string command_usage(const command_spec& c);
 
+// "ServerTasks-" and digits.
+bool is_task_id(const std::string& s);
+
 // "http://host:8080/", "http://host:8080/api" and "http://host:8080" all give
 // "http://host:8080": the base every route is appended to. A path prefix is kept.
 std::string normalise_base_url(std::string url);
