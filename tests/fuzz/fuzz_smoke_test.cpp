@@ -738,3 +738,44 @@ TEST_CASE("the package reader survives packages a hostile author signed", "[fuzz
   }
   run_package_inputs(inputs);
 }
+
+TEST_CASE("the import planner survives mutated packages and destinations", "[fuzz]") {
+  // A project with its group, lifecycle (phases naming environments), channel, process and
+  // variables (scoped, a certificate variable), a tenant keyed by project id, a release, a
+  // deployment and its task; a destination with decoys of some of them.
+  const std::string package = R"({
+    "Documents": [
+      ["Environments", "Environments-1", {"Id": "Environments-1", "Name": "Dev"}],
+      ["Environments", "Environments-2", {"Id": "Environments-2", "Name": "Prod"}],
+      ["ProjectGroups", "ProjectGroups-1", {"Name": "Group", "EnvironmentIds": ["Environments-2"]}],
+      ["Lifecycles", "Lifecycles-1", {"Name": "Life", "Phases": [{"Id": "p1",
+        "OptionalDeploymentTargets": ["Environments-1", "Environments-2"]}]}],
+      ["Certificates", "Certificates-1", {"Name": "Cert", "CertificateData": "secret"}],
+      ["Projects", "Projects-1", {"Name": "Web", "ProjectGroupId": "ProjectGroups-1",
+        "LifecycleId": "Lifecycles-1", "VariableSetId": "variableset-Projects-1",
+        "ClonedFromProjectId": "Projects-9"}],
+      ["Tenants", "Tenants-1", {"Name": "Acme", "ProjectEnvironments": {
+        "Projects-1": ["Environments-1"], "Projects-9": ["Environments-2"]}}],
+      ["Channels", "Channels-1", {"Name": "Default", "ProjectId": "Projects-1",
+        "LifecycleId": "Lifecycles-1"}],
+      ["VariableSets", "variableset-Projects-1", {"OwnerId": "Projects-1", "Variables": [
+        {"Id": "v1", "Name": "Cert", "Type": "Certificate", "Value": "Certificates-1",
+         "Scope": {"Environment": ["Environments-2"], "Machine": ["Machines-4"]}}]}],
+      ["Releases", "Releases-1", {"Version": "1.0.0", "ProjectId": "Projects-1",
+        "ChannelId": "Channels-1"}],
+      ["Deployments", "Deployments-1", {"ReleaseId": "Releases-1", "ProjectId": "Projects-1",
+        "EnvironmentId": "Environments-2", "TaskId": "ServerTasks-3", "TenantId": "Tenants-1"}]
+    ],
+    "Tasks": ["ServerTasks-3"],
+    "LeftOut": [["Machines", "Machines-4", "web-01", "IgnoreMachines"],
+                ["Projects", "Projects-9", "Old", "NotExported"]],
+    "Existing": [["Environments", "Environments-5", "Prod", ""],
+                 ["Machines", "Machines-2", "web-01", ""],
+                 ["Projects", "Projects-3", "Old", ""]],
+    "Imported": {"Deployments-1": "Deployments-8"},
+    "Overwrite": true
+  })";
+  auto skipping = package;
+  skipping.replace(skipping.find("\"Overwrite\": true"), 17, "\"Overwrite\": false");
+  run(fuzz::import_plan, {package, skipping, "{}"}, 4000);
+}

@@ -6,8 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "events/codec.hpp"
@@ -15,6 +18,7 @@
 #include "http/json_util.hpp"
 #include "http/multipart.hpp"
 #include "http/server.hpp"
+#include "migration/import_plan.hpp"
 #include "package/package.hpp"
 
 namespace octomig::fuzz {
@@ -231,6 +235,103 @@ void migration_package(const std::uint8_t* data, std::size_t size) {
   } else {
     FUZZ_ASSERT(tasks.err().code == errc::corruption);
   }
+}
+
+namespace {
+
+// A destination held in maps, as the fuzz input describes it.
+class map_destination final : public migration::destination_view {
+ public:
+  std::map<std::tuple<std::string, std::string, std::string>, std::string>
+      names;  // coll, owner, name
+  std::set<std::pair<std::string, std::string>> ids;
+  std::map<std::string, std::string> imported;
+
+  result<std::optional<std::string>> id_by_name(const std::string&, const std::string& collection,
+                                                const std::string& owner,
+                                                const std::string& name) const override {
+    auto it = names.find({collection, owner, name});
+    if (it == names.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  result<bool> exists(const std::string&, const std::string& collection,
+                      const std::string& id) const override {
+    return ids.count({collection, id}) > 0;
+  }
+  result<std::uint64_t> counter(const std::string&) const override { return std::uint64_t{7}; }
+  result<std::optional<std::string>> imported_as(const std::string& source) const override {
+    auto it = imported.find(source);
+    if (it == imported.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  result<bool> task_exists(const std::string& id) const override {
+    return ids.count({"ServerTasks", id}) > 0;
+  }
+  result<std::uint64_t> first_task_number(std::uint64_t count) const override {
+    FUZZ_ASSERT(count > 0);
+    return std::uint64_t{100};
+  }
+};
+
+std::string text_at(const boost::json::array& a, std::size_t i) {
+  return i < a.size() && a[i].is_string() ? std::string(a[i].get_string()) : std::string();
+}
+
+}  // namespace
+
+void import_plan(const std::uint8_t* data, std::size_t size) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(std::string_view(reinterpret_cast<const char*>(data), size), ec);
+  if (ec || !v.is_object()) return;
+  const auto& in = v.get_object();
+  auto array_of = [&](const char* field) {
+    auto* a = in.if_contains(field);
+    return a && a->is_array() ? a->get_array() : boost::json::array();
+  };
+  std::vector<migration::package_document> docs;
+  for (const auto& d : array_of("Documents")) {
+    if (!d.is_array() || d.get_array().size() < 3 || !d.get_array()[2].is_object()) continue;
+    docs.push_back(
+        {text_at(d.get_array(), 0), text_at(d.get_array(), 1), d.get_array()[2].get_object()});
+  }
+  std::vector<std::string> tasks;
+  for (const auto& t : array_of("Tasks"))
+    if (t.is_string()) tasks.emplace_back(t.get_string());
+  std::vector<migration::left_out_entry> left_out;
+  for (const auto& l : array_of("LeftOut"))
+    if (l.is_array())
+      left_out.push_back({text_at(l.get_array(), 0), text_at(l.get_array(), 1),
+                          text_at(l.get_array(), 2), text_at(l.get_array(), 3)});
+  map_destination dest;
+  for (const auto& e : array_of("Existing")) {
+    if (!e.is_array()) continue;
+    const auto& a = e.get_array();
+    dest.ids.insert({text_at(a, 0), text_at(a, 1)});
+    dest.names[{text_at(a, 0), text_at(a, 3), text_at(a, 2)}] = text_at(a, 1);
+  }
+  if (auto* m = in.if_contains("Imported"); m && m->is_object())
+    for (const auto& kv : m->get_object())
+      if (kv.value().is_string()) dest.imported[kv.key()] = std::string(kv.value().get_string());
+  migration::import_options o;
+  auto* over = in.if_contains("Overwrite");
+  o.overwrite = over && over->is_bool() && over->get_bool();
+  const auto count = docs.size();
+  auto plan = migration::plan_import(std::move(docs), tasks, left_out, dest, o);
+  // The destination never fails and nothing stops the plan: it always comes back.
+  FUZZ_ASSERT(plan.ok());
+  FUZZ_ASSERT(plan->documents.size() + plan->problems.size() >= count ||
+              plan->documents.size() <= count);
+  for (const auto& d : plan->documents) {
+    FUZZ_ASSERT(!d.id.empty());
+    if (d.action == migration::import_action::skip) {
+      FUZZ_ASSERT(d.body.empty());
+      continue;
+    }
+    if (!plan->problems.empty()) continue;  // a failed plan's bodies are never written
+    auto* id = d.body.if_contains("Id");
+    FUZZ_ASSERT(id && id->is_string() && id->get_string() == d.id);
+  }
+  for (const auto& t : plan->tasks) FUZZ_ASSERT(!t.id.empty());
 }
 
 }  // namespace octomig::fuzz

@@ -19,5 +19,10 @@ void multipart_body(const std::uint8_t* data, std::size_t size);
 // an import would: open, entries, digests and, with the password "fuzz", unlock, documents and task
 // logs.
 void migration_package(const std::uint8_t* data, std::size_t size);
+// The bytes as JSON describing a package's documents and a destination: {"Documents": [[collection,
+// id, body], ...], "Tasks": [id, ...], "LeftOut": [[collection, id, name, flag], ...],
+// "Existing": [[collection, id, name, owner id], ...], "Imported": {source id: destination id},
+// "Overwrite": bool}; planned as an import would (migration::plan_import).
+void import_plan(const std::uint8_t* data, std::size_t size);
 
 }  // namespace octomig::fuzz
