@@ -42,6 +42,25 @@ std::optional<std::string> text(const json::object& o, const char* field,
   return std::string(v->get_string());
 }
 
+// A request's body as a JSON object (lenient: comments, trailing commas); nullopt with the 400 to
+// answer in refusal.
+std::optional<json::object> request_object(const std::string& text, response& refusal) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    refusal = error_response(400, "No request body was supplied.");
+    return std::nullopt;
+  }
+  auto parsed = parse_lenient(text);
+  if (!parsed) {
+    refusal = error_response(parsed.err());
+    return std::nullopt;
+  }
+  if (!parsed->is_object()) {
+    refusal = problems_response({"The request body must be a JSON object."});
+    return std::nullopt;
+  }
+  return std::move(parsed->get_object());
+}
+
 class migrations : public std::enable_shared_from_this<migrations> {
  public:
   explicit migrations(const api_config& cfg)
@@ -57,13 +76,10 @@ class migrations : public std::enable_shared_from_this<migrations> {
 
  private:
   void partial_export(const call& c, const respond_fn& respond) {
-    if (c.req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-      return respond(error_response(400, "No request body was supplied."));
-    auto parsed = parse_lenient(c.req.body);
-    if (!parsed) return respond(error_response(parsed.err()));
-    if (!parsed->is_object())
-      return respond(problems_response({"The request body must be a JSON object."}));
-    const auto& body = parsed->get_object();
+    response refusal;
+    auto parsed = request_object(c.req.body, refusal);
+    if (!parsed) return respond(std::move(refusal));
+    const auto& body = *parsed;
     std::vector<std::string> problems;
 
     auto password = text(body, "Password", problems);
@@ -177,13 +193,10 @@ class migrations : public std::enable_shared_from_this<migrations> {
 
   // POST /api/migrations/import (contract §1.3): the package must be in this server's feed.
   void import(const call& c, const respond_fn& respond) {
-    if (c.req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-      return respond(error_response(400, "No request body was supplied."));
-    auto parsed = parse_lenient(c.req.body);
-    if (!parsed) return respond(error_response(parsed.err()));
-    if (!parsed->is_object())
-      return respond(problems_response({"The request body must be a JSON object."}));
-    const auto& body = parsed->get_object();
+    response refusal;
+    auto parsed = request_object(c.req.body, refusal);
+    if (!parsed) return respond(std::move(refusal));
+    const auto& body = *parsed;
     std::vector<std::string> problems;
 
     auto package_id = text(body, "PackageId", problems).value_or("");
