@@ -175,7 +175,7 @@ if mode == "import":
              i["commit_step"], i["finish"], total / (i["total"] / 1000),
              total / (i["commit"] / 1000), 100 * i["commit"] / i["total"]))
 elif mode == "migrate":
-    n, run, t0, t1, rc, exp_f, dry_f, imp_f = sys.argv[2:]
+    n, run, t0, t1, rc, exp_f, dry_f, imp_f, dry_get, imp_get = sys.argv[2:]
     wall = (float(t1) - float(t0)) * 1000
     spans = {}
     for key, f in (("export", exp_f), ("dry", dry_f), ("import", imp_f)):
@@ -191,6 +191,7 @@ elif mode == "migrate":
     out += " lead_ms=%.0f gap_export_dry_ms=%.0f gap_dry_import_ms=%.0f tail_ms=%.0f" % (
         (spans["export"][0] - float(t0)) * 1000, (spans["dry"][0] - spans["export"][1]) * 1000,
         (spans["import"][0] - spans["dry"][1]) * 1000, (float(t1) - spans["import"][1]) * 1000)
+    out += " get_dry_details_ms=%.0f get_import_details_ms=%.0f" % (float(dry_get) * 1000, float(imp_get) * 1000)
     print(out)
 PY
 
@@ -288,6 +289,7 @@ import_run() {  # import_run N RUN
 
 migrate_run() {  # migrate_run N RUN
   local n=$1 run=$2 t0 t1 rc=0 role url hdr id
+  local -A took=()
   start_pair "$n" "$run"
   local names=()
   mapfile -t names < <(jq -r '.[]' "$WORK/names-$n.json")
@@ -307,13 +309,14 @@ migrate_run() {  # migrate_run N RUN
     id=$(jq -r --arg r "${role/dry/import (dry run)}" '.Tasks[] | select(.Role == $r) | .TaskId' "$WORK/migrate-$n-$run.json")
     [[ -n $id ]] || { echo "$BENCH_NAME: octomig's --json names no '$role' task" >&2; exit 1; }
     if [[ $role == export ]]; then url=$SRC_URL hdr=$WORK/src-key-header; else url=$DST_URL hdr=$WORK/dst-key-header; fi
-    curl -fsS -H @"$hdr" -o "$WORK/m-$role-$n-$run.json" "$url/api/tasks/$id/details"
+    # the time of one GET of the whole details, as octomig reads them for the plan and the summary
+    took[$role]=$(curl -fsS -H @"$hdr" -o "$WORK/m-$role-$n-$run.json" -w '%{time_total}' "$url/api/tasks/$id/details")
   done
   local got
   got=$(curl -fsS -H @"$WORK/dst-key-header" "$DST_URL/api/Spaces-1/projects?take=0" | jq .TotalResults)
   [[ $got == "$n" ]] || { echo "$BENCH_NAME: the destination has $got projects after migrate, not $n" >&2; exit 1; }
   python3 "$WORK/figures.py" migrate "$n" "$run" "$t0" "$t1" "$rc" "$WORK/m-export-$n-$run.json" \
-    "$WORK/m-dry-$n-$run.json" "$WORK/m-import-$n-$run.json" | tee -a "$WORK/results.txt"
+    "$WORK/m-dry-$n-$run.json" "$WORK/m-import-$n-$run.json" "${took[dry]}" "${took[import]}" | tee -a "$WORK/results.txt"
   stop_pair
 }
 
@@ -378,6 +381,8 @@ print("octomig migrate --yes: wall time and its parts (each task from its \"Task
 table("migrate", ["wall", "export", "dry run", "import", "rest", "before the export", "export -> dry run", "dry run -> import", "after the import"],
       [ms("wall_ms"), ms("export_ms"), ms("dry_ms"), ms("import_ms"), ms("rest_ms"),
        ms("lead_ms"), ms("gap_export_dry_ms"), ms("gap_dry_import_ms"), ms("tail_ms")])
+print("one GET /api/tasks/{id}/details of the dry run and of the import, after migrate (curl's time_total)")
+table("migrate", ["dry run's details", "import's details"], [ms("get_dry_details_ms"), ms("get_import_details_ms")])
 print("octomig migrate --yes: the shares of the wall time")
 table("migrate", ["export", "dry run", "import", "rest"],
       [ps("export_pct"), ps("dry_pct"), ps("import_pct"), ps("rest_pct")])
