@@ -810,6 +810,7 @@ TEST_CASE(
   CHECK(after_first.at("ProjectGroups").at(payments) == decoys.at("ProjectGroups").at(payments));
   const auto web_portal = ids.at("Projects-1");
   CHECK(after_first.at("Projects").at(web_portal).at("ProjectGroupId") == json::value(payments));
+  check_sensitive_values(source, destination, ids);
 
   // The same source again, as another package: everything is there, so everything is skipped.
   export_to(source, destination, "1.0.1", false);
@@ -833,6 +834,35 @@ TEST_CASE(
       destination.call("PUT", "/api/Spaces-1/projects/" + web_portal, json::serialize(project));
   INFO("PUT the project: " << put.status << " " << put.body);
   REQUIRE(put.status == 200);
+  // And secrets changed: a certificate's password and a sensitive variable of the project.
+  const std::string changed = "changed-on-the-destination";
+  const auto certificate = ids.at("Certificates-1");
+  auto cert = after_first.at("Certificates").at(certificate);
+  cert["Password"] = json::object{{"HasValue", true}, {"NewValue", changed}};
+  put = destination.call("PUT", "/api/Spaces-1/certificates/" + certificate, json::serialize(cert));
+  INFO("PUT the certificate: " << put.status << " " << put.body);
+  REQUIRE(put.status == 200);
+  const auto variable_set = "variableset-" + web_portal;
+  auto variables = after_first.at("VariableSets").at(variable_set);
+  for (auto& v : variables.at("Variables").as_array())
+    if (text_of(v.as_object(), "Name") == "App.ApiKey") v.as_object()["Value"] = changed;
+  put = destination.call("PUT", "/api/Spaces-1/variables/" + variable_set,
+                         json::serialize(variables));
+  INFO("PUT the variables: " << put.status << " " << put.body);
+  REQUIRE(put.status == 200);
+  {
+    opened_store dst(destination.data());
+    auto c = dst.documents->get_revealed("Spaces-1", "Certificates", certificate);
+    REQUIRE(c);
+    CHECK(c->at("Password").at("NewValue") == json::value(changed));
+    auto vs = dst.documents->get_revealed("Spaces-1", "VariableSets", variable_set);
+    REQUIRE(vs);
+    std::size_t found = 0;
+    for (const auto& v : vs->at("Variables").as_array())
+      if (text_of(v.as_object(), "Name") == "App.ApiKey")
+        found += v.at("Value") == json::value(changed) ? 1 : 0;
+    CHECK(found == 1);
+  }
   tasks_before = tasks_of(destination);
   auto request = import_request(kPackageId, "1.0.1", false);
   request["OverwriteExisting"] = true;
@@ -856,6 +886,7 @@ TEST_CASE(
   // Now every document, the decoys included, has the package's content.
   auto again = check_closure(source, destination, {counts, own, {}});
   CHECK(again == ids);
+  check_sensitive_values(source, destination, ids);
   CHECK(overwritten.at("Projects").at(web_portal).at("Description") ==
         json::value("Deploys Web Portal to every environment"));
   CHECK(text_of(overwritten.at("Environments").at(production), "Description") ==
@@ -1490,4 +1521,49 @@ TEST_CASE(
   // They stay the destination's: a left-out document is never written by the import.
   CHECK(destination.get("/api/Spaces-1/machines").at("TotalResults") == json::value(2));
   CHECK(destination.get("/api/Spaces-1/certificates").at("TotalResults") == json::value(1));
+}
+
+TEST_CASE(
+    "a document an administrator creates between the plan and the commit refuses the whole "
+    "import, which writes nothing and succeeds when run again",
+    "[import]") {
+  instance source("octomig-import-src", true);
+  instance destination("octomig-import-dst", false);
+  source.start();
+  // The commit step waits up to 3 s before it goes on: the write below lands in that window.
+  destination.start({{"OCTOMIG_TEST_PAUSE_IN_STEP", "Commit import:3000"}});
+  const auto counts = counts_in(export_to(source, destination, "1.0.0", true));
+  const auto before = documents_of(destination);
+
+  const auto id = start_import(destination, import_request(kPackageId, "1.0.0", true));
+  destination.wait_for_line(id, "Paused for a test");
+  // Administrators may write in maintenance mode; this takes the id the plan gave Development.
+  auto r = destination.call("POST", "/api/Spaces-1/environments",
+                            json::serialize(json::object{{"Name", "Written Meanwhile"}}));
+  INFO("POST environments: " << r.status << " " << r.body);
+  REQUIRE(r.status == 201);
+  CHECK(text_of(object_of(r), "Id") == "Environments-1");
+  auto task = destination.wait_until_ended(id);
+  const auto message = text_of(task, "ErrorMessage");
+  {
+    INFO("task log:\n" << joined(destination.log_of(id)) << "ErrorMessage: " << message);
+    CHECK(text_of(task, "State") == "Failed");
+    CHECK(contains(message, "Nothing was written"));
+    CHECK(contains(message, "Run the import again"));
+  }
+  auto after = documents_of(destination);
+  CHECK(after.at("Environments").size() == 1);
+  after.at("Environments").clear();
+  check_same_documents(before, after);
+  check_left_clean(destination);
+
+  // Run again (on a server without the pause), the import plans around the new document.
+  destination.stop();
+  destination.start();
+  const auto again = start_import(destination, import_request(kPackageId, "1.0.0", true));
+  task = destination.wait_until_ended(again);
+  INFO("task log:\n"
+       << joined(destination.log_of(again)) << "ErrorMessage: " << text_of(task, "ErrorMessage"));
+  REQUIRE(text_of(task, "State") == "Success");
+  check_closure(source, destination, {counts, {{"Environments", 1}}, {}});
 }
