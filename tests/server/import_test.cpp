@@ -1299,7 +1299,7 @@ TEST_CASE(
 
 TEST_CASE(
     "an import whose server is killed in its commit is Failed after the restart, wrote nothing "
-    "and calls back once; one queued behind it fails asking for the request again",
+    "and calls back once, and one queued behind it fails asking for the request again",
     "[import]") {
   instance source("octomig-import-src", true);
   instance destination("octomig-import-dst", false);
