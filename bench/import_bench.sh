@@ -13,6 +13,8 @@
 #          the three tasks (export, dry run, import: each from its "Task queued" line to its last
 #          line) and the rest (the client's polls, requests and its reading of the summaries).
 #
+# The figures and how to read them: docs/performance.md §8.
+#
 # Usage: bench/import_bench.sh [BUILD_DIR]          (default BUILD_DIR: <repo>/build-bench)
 # Environment: SIZES (projects per instance, default "10 100 1000"), ROUNDS (runs per size and
 #              part, default 3; the summary gives the median and min-max), PARTS (default
