@@ -1,11 +1,12 @@
 // End to end: POST /api/migrations/import on a real octomigd, with packages that a seeded source
 // pushed to it through a partial export, or that the test wrote itself with the package library
 // (another octomig version, a missing dependency, tampered, hostile and zip-bomb files). Covered:
-// the documented raw request and its dry run, a round trip compared document by document modulo
-// ids (references, history tasks and their logs, sensitive values read back through the stores),
-// name matching against a destination that has some documents already, re-imports with and
-// without OverwriteExisting, failures that write nothing, the route's 400s, a crash in the commit,
-// and no secret in any log.
+// the documented raw request and its dry run; a round trip compared document by document modulo
+// ids (references, history tasks and their logs, sensitive values read back through both stores);
+// name matching against a destination that has documents of its own; re-imports with and without
+// OverwriteExisting; failures that write nothing and call back once; the route's 400s, 401 and
+// 403; a crash in and after the commit; references the export left out; a write between the plan
+// and the commit; and no secret in any log, event or task log.
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <zip.h>
@@ -572,8 +573,8 @@ void flip_entry_bytes(const fs::path& file, const std::string& name) {
   write_bytes(file, bytes);
 }
 
-// A zip of the entries (name, bytes) as libzip writes it; tweak may change an entry after it was
-// added; level is the deflate level.
+// A zip of the entries (name, bytes), deflated at level 1 by libzip; tweak may change an entry
+// after it was added.
 void build_zip(const fs::path& file,
                const std::vector<std::pair<std::string, const std::string*>>& entries,
                const std::function<void(zip_t*, zip_uint64_t, const std::string&)>& tweak = {}) {
