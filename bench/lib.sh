@@ -70,7 +70,8 @@ stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
 start_octomigd() {  # start_octomigd DATA_DIR LOG [OCTOMIGD ARGS...]; sets OCTO_PID and OCTO_PORT
   local data=$1 log=$2 exe=${OCTOMIGD:?start_octomigd: OCTOMIGD is not set} i
   shift 2
-  "$exe" --data-dir "$data" --listen 127.0.0.1:0 "$@" 2>"$log" &
+  : >"$log"  # exists before the first read below, whenever the shell opens it for the server
+  "$exe" --data-dir "$data" --listen 127.0.0.1:0 "$@" 2>>"$log" &
   OCTO_PID=$!
   OCTO_PORT=""
   for ((i = 0; i < 100; i++)); do  # the log line names the port; 10 s at most
