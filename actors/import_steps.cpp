@@ -79,9 +79,9 @@ step_outcome unreadable(const std::string& file, const error& e) {
   if (e.code == errc::corruption)
     return failed("The package " + file +
                   " is damaged or was changed after it was exported: " + e.message);
+  // The reader's message names the file and says what is wrong with it.
   if (e.code == errc::invalid_argument)
-    return failed("The package " + file +
-                  " is not a migration package this server can read: " + e.message);
+    return failed("The package cannot be imported: " + e.message);
   return failed("The package " + file + " could not be read: " + e.message);
 }
 
@@ -416,7 +416,7 @@ step_outcome plan(const migration_services& sv, const step_context& ctx, const i
     log.info("Create Task " + t.source_id + " -> " + t.id);
     auto lines = in.logs.find(t.source_id);
     auto rec = recorded_task(
-        in.tasks.at(t.source_id), a.space,
+        mig::remap_task(p, std::move(in.tasks.at(t.source_id))), a.space,
         lines == in.logs.end() ? std::vector<events::log_line>() : std::move(lines->second));
     change.tasks.push_back({t.id, 0, {std::move(rec)}, now});
     change.provenance.emplace_back(t.source_id, t.id);

@@ -251,6 +251,8 @@ class migrations : public std::enable_shared_from_this<migrations> {
     q.secrets = std::make_shared<actors::task_secrets>(std::move(*password), std::string());
     commands_->queue_task(std::move(q), [respond, echo](result<events::task_state> t) mutable {
       if (!t) return respond(error_response(t.err()));
+      echo["LastModifiedOn"] = nullptr;
+      echo["LastModifiedBy"] = nullptr;
       echo["TaskId"] = t->id;
       echo["Links"] = json::object{};
       respond(json_response(echo));

@@ -54,6 +54,7 @@ class planner {
     }
     for (auto& [collection, range] : counters_)
       if (range.second > range.first) plan_.counters[collection] = range;
+    plan_.ids = std::move(ids_);
     return std::move(plan_);
   }
 
@@ -293,6 +294,19 @@ const char* to_string(import_action a) {
       return "Skip";
   }
   return "?";
+}
+
+json::object remap_task(const import_plan& plan, json::object task) {
+  const collection_schema* tasks = find_collection("ServerTasks");
+  if (!tasks) return task;
+  json::value doc(std::move(task));
+  for (const auto& r : references(*tasks, doc)) {
+    auto* v = find_pointer(doc, r.pointer);
+    if (!v) continue;
+    auto it = plan.ids.find({r.target, r.id});
+    *v = it == plan.ids.end() ? json::value(nullptr) : json::value(it->second);
+  }
+  return std::move(doc.as_object());
 }
 
 result<import_plan> plan_import(std::vector<package_document> documents,

@@ -102,6 +102,8 @@ struct import_plan {
   // handed out.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> counters;
   std::uint64_t left_out_resolved = 0;
+  // (collection, source id) -> destination id, of every document and task the plan placed.
+  std::map<std::pair<std::string, std::string>, std::string> ids;
   // References that resolve nowhere, documents whose owner is missing: the import must fail.
   std::vector<std::string> problems;
   // What the import leaves out on purpose, for the task's warnings: a connection keyed by a
@@ -118,5 +120,10 @@ result<import_plan> plan_import(std::vector<package_document> documents,
                                 const std::vector<left_out_entry>& left_out,
                                 const destination_view& destination, const import_options& options,
                                 const std::function<bool()>& stop = {});
+
+// A history task's resource (the package's ServerTasks entry) with the references the schema table
+// names in it (its Arguments) rewritten through the plan's id map; a reference to something the
+// plan did not place becomes null, so that it never names an unrelated document here.
+json::object remap_task(const import_plan& plan, json::object task);
 
 }  // namespace octomig::migration

@@ -54,6 +54,12 @@ std::vector<collection_schema> build() {
     c.id_prefix = "ServerTasks";
     c.rest = false;
     c.stored = false;
+    // A deployment task's arguments name what it deployed; an import rewrites them as it does a
+    // document's references (a task is never checked against them: its arguments are history).
+    c.references = {
+        {"/Arguments/DeploymentId", "Deployments", {}},   {"/Arguments/ProjectId", "Projects", {}},
+        {"/Arguments/EnvironmentId", "Environments", {}}, {"/Arguments/ReleaseId", "Releases", {}},
+        {"/Arguments/TenantId", "Tenants", {}},           {"/Arguments/ChannelId", "Channels", {}}};
     c.pulled_by = "Deployments";
     c.ignore_flag = "IgnoreDeployments";
     add(std::move(c));

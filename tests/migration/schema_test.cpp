@@ -87,6 +87,11 @@ TEST_CASE("references point at earlier collections, so dependencies can be creat
   std::set<std::string> seen;
   for (const auto& c : mig::collections()) {
     INFO(c.name);
+    // History tasks are recorded, not created: their arguments name documents of any collection.
+    if (!c.stored) {
+      seen.insert(c.name);
+      continue;
+    }
     for (const auto& r : c.references)
       if (r.target != c.name) CHECK(seen.count(r.target) == 1);
     seen.insert(c.name);
