@@ -87,26 +87,7 @@ cli_result run_cli(const std::vector<std::string>& args, const env_vars& env = {
   close(err_fds[1]);
   cli_result r;
   const auto deadline = clock_type::now() + kRunLimit;
-  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_pipes = 2;
-  while (open_pipes > 0 && clock_type::now() < deadline) {
-    if (poll(fds, 2, 100) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_pipes;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+  read_until_closed(out_fds[0], err_fds[0], deadline, r.out, r.err);
   auto code = reap(pid, deadline);
   if (!code) {
     kill(pid, SIGKILL);

@@ -242,6 +242,32 @@ struct tool_result {
 
 // Runs octomig-admin --data-dir data args (bounded by 60 s); stdout and stderr kept apart
 // (apikeys create prints a key on stdout, which a test never shows).
+// Reads a child's stdout and stderr pipes into out and err until both close or the deadline
+// passes, then closes them.
+inline void read_until_closed(int out_fd, int err_fd, clock_type::time_point deadline,
+                              std::string& out, std::string& err) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {&out, &err};
+  int open = 2;
+  while (open > 0 && clock_type::now() < deadline) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+}
+
 inline tool_result run_tool(const std::filesystem::path& data, std::vector<std::string> args) {
   int out_fds[2], err_fds[2];
   REQUIRE(pipe(out_fds) == 0);
@@ -261,26 +287,7 @@ inline tool_result run_tool(const std::filesystem::path& data, std::vector<std::
   close(err_fds[1]);
   tool_result r;
   auto deadline = clock_type::now() + std::chrono::seconds(60);
-  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open = 2;
-  while (open > 0 && clock_type::now() < deadline) {
-    if (poll(fds, 2, 100) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+  read_until_closed(out_fds[0], err_fds[0], deadline, r.out, r.err);
   auto code = reap(pid, deadline);
   if (!code) {
     kill(pid, SIGKILL);
