@@ -653,6 +653,15 @@ struct exported_pair {
   }
 };
 
+// The password and both admin keys appear in neither server's log, events or task logs.
+void check_no_secret_in_either(instance& source, instance& destination) {
+  check_no_secret_anywhere({{"the source", &source}, {"the destination", &destination}},
+                           {{"the password", kPassword},
+                            {"the source's admin key", source.key()},
+                            {"the destination's admin key", destination.key()}},
+                           "import_committed");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -729,11 +738,7 @@ TEST_CASE(
   CHECK(query["packageId"] == kPackageId);
   CHECK(query["packageVersion"] == "1.0.0");
 
-  check_no_secret_anywhere({{"the source", &source}, {"the destination", &destination}},
-                           {{"the password", kPassword},
-                            {"the source's admin key", source.key()},
-                            {"the destination's admin key", destination.key()}},
-                           "import_committed");
+  check_no_secret_in_either(source, destination);
 }
 
 TEST_CASE(
@@ -895,11 +900,7 @@ TEST_CASE(
   check_same_tasks(tasks_before, tasks_of(destination), id);
   check_left_clean(destination);
 
-  check_no_secret_anywhere({{"the source", &source}, {"the destination", &destination}},
-                           {{"the password", kPassword},
-                            {"the source's admin key", source.key()},
-                            {"the destination's admin key", destination.key()}},
-                           "import_committed");
+  check_no_secret_in_either(source, destination);
 }
 
 TEST_CASE(
@@ -1368,11 +1369,7 @@ TEST_CASE(
   check_closure(source, destination, {counts, {}, {}});
   check_left_clean(destination);
 
-  check_no_secret_anywhere({{"the source", &source}, {"the destination", &destination}},
-                           {{"the password", kPassword},
-                            {"the source's admin key", source.key()},
-                            {"the destination's admin key", destination.key()}},
-                           "import_committed");
+  check_no_secret_in_either(source, destination);
 }
 
 TEST_CASE(
@@ -1433,11 +1430,7 @@ TEST_CASE(
   check_same_documents(before, documents_of(destination));
   check_same_tasks(tasks_before, tasks_of(destination), again);
 
-  check_no_secret_anywhere({{"the source", &source}, {"the destination", &destination}},
-                           {{"the password", kPassword},
-                            {"the source's admin key", source.key()},
-                            {"the destination's admin key", destination.key()}},
-                           "import_committed");
+  check_no_secret_in_either(source, destination);
 }
 
 TEST_CASE(
