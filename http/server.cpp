@@ -5,10 +5,14 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -23,6 +27,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string url_decode(const std::string& in, bool plus_as_space) {
   std::string out;
@@ -188,14 +194,24 @@ struct server::impl {
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
+  tcp::acceptor tls_acceptor{ioc};
   std::vector<std::thread> threads;
   std::uint16_t bound_port = 0;
+  std::uint16_t bound_tls_port = 0;
   std::atomic<bool> stopping{false};
+  // The TLS context new connections get; a reload swaps it, and open connections keep theirs.
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls_context;  // guarded by tls_mu
 
   impl(server_options o, handler hh, body_planner p)
       : opts(std::move(o)), h(std::move(hh)), planner(std::move(p)) {}
 
-  void do_accept();
+  void do_accept(tcp::acceptor& a, bool tls);
+
+  std::shared_ptr<ssl::context> current_tls() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls_context;
+  }
 
   void start_waiting(const upload_waiter* w, std::weak_ptr<upload_waiter> owner) {
     std::lock_guard<std::mutex> lock(waiting_mu);
@@ -209,29 +225,119 @@ struct server::impl {
 
 namespace {
 
-class session : public std::enable_shared_from_this<session>, public upload_waiter {
+// The text of OpenSSL's error queue (or of ec), for a message a user can act on.
+std::string tls_reason(const beast::error_code& ec) {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? ec.message() : out;
+}
+
+// A server context from a PEM certificate (chain) and key: TLS 1.2 and 1.3, no compression, the
+// server's cipher order. errc::invalid_argument naming the file and what is wrong.
+result<std::shared_ptr<ssl::context>> load_tls(const tls_options& t) {
+  namespace fs = std::filesystem;
+  for (const auto& [what, file] :
+       {std::pair<const char*, const std::string&>{"certificate", t.cert_file},
+        {"key", t.key_file}}) {
+    if (file.empty())
+      return make_error(errc::invalid_argument, std::string("no TLS ") + what + " file was given");
+    std::error_code fec;
+    if (!fs::is_regular_file(file, fec))
+      return make_error(errc::invalid_argument,
+                        std::string("the TLS ") + what + " file " + file + " does not exist");
+    if (!std::ifstream(file))
+      return make_error(errc::invalid_argument,
+                        std::string("the TLS ") + what + " file " + file + " cannot be read");
+  }
+  ERR_clear_error();
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::no_compression | ssl::context::single_dh_use);
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(t.cert_file, ec);
+  if (ec)
+    return make_error(errc::invalid_argument, "the TLS certificate file " + t.cert_file +
+                                                  " holds no usable PEM certificate (" +
+                                                  tls_reason(ec) + ")");
+  ctx->use_private_key_file(t.key_file, ssl::context::pem, ec);
+  if (ec) {
+    auto why = tls_reason(ec);
+    if (why.find("mismatch") != std::string::npos)
+      return make_error(
+          errc::invalid_argument,
+          "the TLS key " + t.key_file + " does not belong to the certificate " + t.cert_file);
+    return make_error(errc::invalid_argument, "the TLS key file " + t.key_file +
+                                                  " holds no usable PEM private key (" + why + ")");
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return make_error(
+        errc::invalid_argument,
+        "the TLS key " + t.key_file + " does not belong to the certificate " + t.cert_file);
+  return ctx;
+}
+
+// One connection. Stream is beast::tcp_stream (HTTP) or tls_stream (HTTPS): everything but the
+// handshake, the shutdown and the move of an upload to its own threads is the same.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>>, public upload_waiter {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
  public:
   // srv outlives every session: sessions live in handlers of srv->ioc, destroyed with it, or,
   // while an upload waits for room, in its sink's wake-up (abandoned by server::stop).
   session(tcp::socket&& socket, server::impl* srv) : srv_(srv) {
     stream_.emplace(std::move(socket));
   }
+  // HTTPS: ctx stays alive with the session, whatever reloads happen meanwhile.
+  session(tcp::socket&& socket, server::impl* srv, std::shared_ptr<ssl::context> ctx)
+      : tls_context_(std::move(ctx)), srv_(srv) {
+    stream_.emplace(std::move(socket), *tls_context_);
+  }
   // An upload interrupted by a disconnect, a timeout or the server stopping releases its sink,
   // whose owner removes whatever it had started to write.
 
   void run() {
     net::dispatch(stream_->get_executor(),
-                  beast::bind_front_handler(&session::do_read, shared_from_this()));
+                  beast::bind_front_handler(&session::start, shared_from_this()));
   }
 
  private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
+
+  void start() {
+    if constexpr (tls) {
+      // A client that never completes its handshake is dropped like one that never sends a request.
+      lowest().expires_after(srv_->opts.request_timeout);
+      stream_->async_handshake(
+          ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+            if (ec) {  // plain HTTP, an old protocol, an unknown CA, ...
+              beast::error_code ignored;
+              self->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+              return;
+            }
+            self->do_read();
+          });
+    } else {
+      do_read();
+    }
+  }
+
   // Reads the header only: the planner sees it before any of the body is read, so that an
   // unauthorised or oversized upload is refused without receiving it.
   void do_read() {
     head_.emplace();
     head_->header_limit(static_cast<std::uint32_t>(srv_->opts.header_limit));
     head_->body_limit(boost::none);  // the limit depends on the plan (on_header checks it)
-    stream_->expires_after(first_ ? srv_->opts.request_timeout : srv_->opts.idle_timeout);
+    lowest().expires_after(first_ ? srv_->opts.request_timeout : srv_->opts.idle_timeout);
     bhttp::async_read_header(*stream_, buffer_, *head_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -331,7 +437,7 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
     }
     // The timeout applies per read: an upload may take far longer than request_timeout in
     // total, but never stalls that long.
-    stream_->expires_after(srv_->opts.request_timeout);
+    lowest().expires_after(srv_->opts.request_timeout);
     stream_->async_read_some(buffer_.prepare(upload_read_size),
                              beast::bind_front_handler(&session::parse_upload, shared_from_this()));
   }
@@ -374,12 +480,16 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
   // it). No operation of it is pending: this runs in the completion of its header's read, and
   // every later completion runs on the new strand. If the socket cannot be moved it stays here.
   void move_to_upload_threads() {
-    beast::error_code ec;
-    auto protocol = stream_->socket().local_endpoint(ec).protocol();
-    if (ec) return;
-    auto fd = stream_->socket().release(ec);
-    if (ec) return;
-    stream_.emplace(tcp::socket(net::make_strand(srv_->upload_ioc), protocol, fd));
+    if constexpr (tls) {
+      return;  // a TLS session's state lives with its socket on this io_context: it stays here
+    } else {
+      beast::error_code ec;
+      auto protocol = stream_->socket().local_endpoint(ec).protocol();
+      if (ec) return;
+      auto fd = stream_->socket().release(ec);
+      if (ec) return;
+      stream_.emplace(tcp::socket(net::make_strand(srv_->upload_ioc), protocol, fd));
+    }
   }
 
   // Drops an unfinished upload; its sink's owner cleans up what it wrote.
@@ -395,7 +505,7 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
   void continue_then(Next next) {
     if (!expect_continue_) return next();
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_->expires_after(srv_->opts.request_timeout);
+    lowest().expires_after(srv_->opts.request_timeout);
     net::async_write(*stream_, net::buffer(line, sizeof line - 1),
                      [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
                        if (ec) {
@@ -443,7 +553,7 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
     set_head(*res, r);
     res->body() = std::move(r.body);
     res->prepare_payload();
-    stream_->expires_after(srv_->opts.request_timeout);
+    lowest().expires_after(srv_->opts.request_timeout);
     bhttp::async_write(*stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                          self->on_write(ec, res->keep_alive());
@@ -466,7 +576,7 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
 
   void write_file_some(std::shared_ptr<bhttp::response<bhttp::file_body>> res,
                        std::shared_ptr<bhttp::response_serializer<bhttp::file_body>> sr) {
-    stream_->expires_after(srv_->opts.request_timeout);  // per write, as for uploads
+    lowest().expires_after(srv_->opts.request_timeout);  // per write, as for uploads
     bhttp::async_write_some(
         *stream_, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
           if (ec) return self->close();
@@ -485,9 +595,10 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
   // amount so that it gets to read the response instead of a reset.
   void drain() {
     close();
+    if constexpr (tls) return;  // the shutdown above ends the session; nothing more is read
     drained_ = 0;
     scratch_ = std::make_unique<char[]>(scratch_size);
-    stream_->expires_after(drain_time);
+    lowest().expires_after(drain_time);
     drain_some();
   }
 
@@ -502,14 +613,26 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
 
   void close() {
     beast::error_code ec;
-    stream_->socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (tls) {
+      if (closing_) return;
+      closing_ = true;
+      // close_notify, bounded: a client that does not answer it is cut off at the timeout.
+      lowest().expires_after(drain_time);
+      stream_->async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    } else {
+      stream_->socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
   static constexpr std::size_t scratch_size = 64 * 1024;
   static constexpr std::size_t upload_read_size = body_sink::read_size;
   // In an optional so that an upload can move the connection to the upload threads (a Beast
   // stream cannot be assigned).
-  std::optional<beast::tcp_stream> stream_;
+  std::shared_ptr<ssl::context> tls_context_;  // HTTPS: declared before the stream that uses it
+  std::optional<Stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> head_;
   std::optional<bhttp::request_parser<bhttp::string_body>> body_;
@@ -521,24 +644,46 @@ class session : public std::enable_shared_from_this<session>, public upload_wait
   bool first_ = true;
   bool expect_continue_ = false;
   bool draining_ = false;
+  bool closing_ = false;
   std::size_t drained_ = 0;
   std::unique_ptr<char[]> scratch_;
 };
 
 }  // namespace
 
-void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc),
-                        [self = this](beast::error_code ec, tcp::socket socket) {
-                          if (ec) {
-                            if (ec == net::error::operation_aborted || !self->acceptor.is_open())
-                              return;
-                          } else {
-                            std::make_shared<session>(std::move(socket), self)->run();
-                          }
-                          if (self->acceptor.is_open()) self->do_accept();
-                        });
+void server::impl::do_accept(tcp::acceptor& a, bool tls) {
+  a.async_accept(net::make_strand(ioc), [self = this, &a, tls](beast::error_code ec,
+                                                               tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !a.is_open()) return;
+    } else if (tls) {
+      std::make_shared<session<tls_stream>>(std::move(socket), self, self->current_tls())->run();
+    } else {
+      std::make_shared<session<beast::tcp_stream>>(std::move(socket), self)->run();
+    }
+    if (a.is_open()) self->do_accept(a, tls);
+  });
 }
+
+namespace {
+
+// Opens, binds and listens; returns the bound port.
+result<std::uint16_t> listen_on(tcp::acceptor& a, const std::string& address, std::uint16_t port) {
+  beast::error_code ec;
+  auto ip = net::ip::make_address(address, ec);
+  if (ec) return make_error(errc::invalid_argument, "invalid listen address " + address);
+  tcp::endpoint ep{ip, port};
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::io_error, "cannot listen on " + address + ":" + std::to_string(port) +
+                                          ": " + ec.message());
+  return a.local_endpoint().port();
+}
+
+}  // namespace
 
 server::server(server_options opts, handler h, body_planner planner)
     : impl_(std::make_unique<impl>(std::move(opts), std::move(h), std::move(planner))) {}
@@ -549,25 +694,42 @@ server::~server() {
 
 result<std::uint16_t> server::start() {
   auto& d = *impl_;
-  beast::error_code ec;
-  auto address = net::ip::make_address(d.opts.address, ec);
-  if (ec) return make_error(errc::invalid_argument, "invalid listen address " + d.opts.address);
-  tcp::endpoint ep{address, d.opts.port};
-  d.acceptor.open(ep.protocol(), ec);
-  if (!ec) d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) d.acceptor.bind(ep, ec);
-  if (!ec) d.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec)
-    return make_error(errc::io_error, "cannot listen on " + d.opts.address + ":" +
-                                          std::to_string(d.opts.port) + ": " + ec.message());
-  d.bound_port = d.acceptor.local_endpoint().port();
+  if (!d.opts.plain && !d.opts.tls)
+    return make_error(errc::invalid_argument, "neither HTTP nor HTTPS is to be served");
+  if (d.opts.tls) {
+    auto ctx = load_tls(*d.opts.tls);
+    if (!ctx) return ctx.err();
+    std::lock_guard<std::mutex> lock(d.tls_mu);
+    d.tls_context = std::move(*ctx);
+  }
+  if (d.opts.plain) {
+    auto bound = listen_on(d.acceptor, d.opts.address, d.opts.port);
+    if (!bound) return bound.err();
+    d.bound_port = *bound;
+  }
+  if (d.opts.tls) {
+    auto bound = listen_on(d.tls_acceptor, d.opts.tls->address, d.opts.tls->port);
+    if (!bound) return bound.err();
+    d.bound_tls_port = *bound;
+  }
   d.work.emplace(net::make_work_guard(d.ioc));
   d.upload_work.emplace(net::make_work_guard(d.upload_ioc));
-  d.do_accept();
+  if (d.opts.plain) d.do_accept(d.acceptor, false);
+  if (d.opts.tls) d.do_accept(d.tls_acceptor, true);
   std::size_t n = std::max<std::size_t>(1, d.opts.threads);
   for (std::size_t i = 0; i < n; ++i) d.threads.emplace_back([&d] { d.ioc.run(); });
   for (std::size_t i = 0; i < n; ++i) d.upload_threads.emplace_back([&d] { d.upload_ioc.run(); });
-  return d.bound_port;
+  return d.opts.plain ? d.bound_port : d.bound_tls_port;
+}
+
+status server::reload_tls() {
+  auto& d = *impl_;
+  if (!d.opts.tls) return make_error(errc::invalid_argument, "HTTPS is not served");
+  auto ctx = load_tls(*d.opts.tls);
+  if (!ctx) return ctx.err();
+  std::lock_guard<std::mutex> lock(d.tls_mu);
+  d.tls_context = std::move(*ctx);
+  return ok_status();
 }
 
 void server::stop_accepting() {
@@ -576,6 +738,7 @@ void server::stop_accepting() {
   net::post(d->ioc, [d] {
     beast::error_code ec;
     d->acceptor.close(ec);
+    d->tls_acceptor.close(ec);
   });
 }
 
@@ -593,6 +756,7 @@ void server::stop() {
   }
   beast::error_code ec;
   impl_->acceptor.close(ec);  // no I/O thread runs any more
+  impl_->tls_acceptor.close(ec);
   // Uploads waiting for room are held only by their sinks' wake-ups: drop them now, while the
   // io_context their wake-ups post to still exists.
   std::map<const upload_waiter*, std::weak_ptr<upload_waiter>> waiting;
@@ -606,6 +770,10 @@ void server::stop() {
 
 std::uint16_t server::port() const {
   return impl_->bound_port;
+}
+
+std::uint16_t server::tls_port() const {
+  return impl_->bound_tls_port;
 }
 
 }  // namespace octomig::http

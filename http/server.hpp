@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,9 +16,22 @@
 
 namespace octomig::http {
 
+// HTTPS (Boost.Beast's SSL stream over OpenSSL): TLS 1.2 and 1.3 only, no compression, the
+// server's cipher preference.
+struct tls_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8443;  // 0: an ephemeral port (see server::tls_port())
+  std::string cert_file;      // PEM; may hold the chain after the server's certificate
+  std::string key_file;       // PEM private key of that certificate
+};
+
 struct server_options {
+  // Plain HTTP. Default: on. Off serves HTTPS only (then tls must be set).
+  bool plain = true;
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: an ephemeral port (see server::port())
+  // HTTPS, besides or instead of plain HTTP. Every route, limit and timeout is the same.
+  std::optional<tls_options> tls;
   std::size_t threads = 1;
   // Default: 16 KiB. Larger headers get 431.
   std::size_t header_limit = 16 * 1024;
@@ -42,13 +56,19 @@ class server {
   server(server_options opts, handler h, body_planner planner = {});
   ~server();
 
-  // Binds and starts the I/O threads. Returns the bound port.
+  // Loads the TLS certificate and key (errc::invalid_argument naming the file and what is wrong
+  // with it), binds and starts the I/O threads. Returns the bound port of plain HTTP, or of HTTPS
+  // when there is no plain HTTP.
   result<std::uint16_t> start();
+  // Reads the certificate and key files again: new connections get the new pair, open ones keep
+  // theirs. A pair that does not load is refused with its error, and the old one stays.
+  status reload_tls();
   // Stops accepting new connections; connections in progress finish their current exchange.
   void stop_accepting();
   // Stops everything and joins the threads.
   void stop();
-  std::uint16_t port() const;
+  std::uint16_t port() const;      // plain HTTP's bound port; 0 when off
+  std::uint16_t tls_port() const;  // HTTPS's bound port; 0 when off
 
   struct impl;
 

@@ -32,6 +32,9 @@ using namespace octomig;
 struct settings {
   std::string data_dir = "./octomig-data";
   std::string listen = "127.0.0.1:8080";
+  bool listen_given = false;  // --listen or OCTOMIG_LISTEN: with --listen-tls, serve both
+  std::string listen_tls;     // empty: no HTTPS
+  std::string tls_cert, tls_key;
   std::size_t threads = 0;
   std::string log_level = "info";
   std::uint64_t max_upload_bytes = 5ull << 30;
@@ -49,6 +52,13 @@ const char* usage =
     "                     default ./octomig-data; created on first start\n"
     "  --listen HOST:PORT address to serve HTTP on [OCTOMIG_LISTEN]; default 127.0.0.1:8080;\n"
     "                     port 0 picks a free port (the log says which)\n"
+    "  --tls-cert FILE    PEM certificate (the chain may follow it) to serve HTTPS with\n"
+    "                     [OCTOMIG_TLS_CERT]; TLS 1.2 and 1.3 only\n"
+    "  --tls-key FILE     its PEM private key [OCTOMIG_TLS_KEY]\n"
+    "  --listen-tls HOST:PORT  address to serve HTTPS on [OCTOMIG_LISTEN_TLS]; default\n"
+    "                     127.0.0.1:8443 when a certificate is given; without --listen, HTTPS\n"
+    "                     only. SIGHUP reloads the certificate and key (a pair that does not\n"
+    "                     load is refused and logged, and the old one kept)\n"
     "  --threads N        HTTP I/O and actor scheduler threads [OCTOMIG_THREADS];\n"
     "                     default: the number of cores\n"
     "  --log-level LEVEL  error, warn, info or debug [OCTOMIG_LOG_LEVEL]; default info\n"
@@ -61,7 +71,10 @@ const char* usage =
     "  --help             print this and exit\n"
     "\n"
     "On first start the data directory gets master.key and an admin API key in admin-api-key\n"
-    "(both readable by the owner only). SIGINT or SIGTERM stops the server cleanly.\n";
+    "(both readable by the owner only). SIGINT or SIGTERM stops the server cleanly.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 after a failure, 2 for a usage error or a TLS\n"
+    "certificate or key that is missing, unreadable or does not match.\n";
 
 std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   settings s;
@@ -73,6 +86,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   env("OCTOMIG_MAX_UPLOAD_BYTES", max_upload);
   env("OCTOMIG_MAX_CONCURRENT_UPLOADS", max_uploads);
   env("OCTOMIG_LISTEN", s.listen);
+  s.listen_given = std::getenv("OCTOMIG_LISTEN") && *std::getenv("OCTOMIG_LISTEN");
+  env("OCTOMIG_LISTEN_TLS", s.listen_tls);
+  env("OCTOMIG_TLS_CERT", s.tls_cert);
+  env("OCTOMIG_TLS_KEY", s.tls_key);
   env("OCTOMIG_THREADS", threads);
   env("OCTOMIG_LOG_LEVEL", s.log_level);
   env("OCTOMIG_CA_FILE", s.ca_file);
@@ -98,8 +115,15 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     } else if (is("--data-dir")) {
       ok = value(s.data_dir);
+    } else if (is("--listen-tls")) {
+      ok = value(s.listen_tls);
+    } else if (is("--tls-cert")) {
+      ok = value(s.tls_cert);
+    } else if (is("--tls-key")) {
+      ok = value(s.tls_key);
     } else if (is("--listen")) {
       ok = value(s.listen);
+      s.listen_given = true;
     } else if (is("--threads")) {
       ok = value(threads);
     } else if (is("--log-level")) {
@@ -149,6 +173,12 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     }
     s.max_upload_bytes = n;
   }
+  if (s.tls_cert.empty() != s.tls_key.empty() || (!s.listen_tls.empty() && s.tls_cert.empty())) {
+    std::cerr << "octomigd: HTTPS needs both --tls-cert and --tls-key\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (!s.tls_cert.empty() && s.listen_tls.empty()) s.listen_tls = "127.0.0.1:8443";
   if (!log::parse_level(s.log_level)) {
     std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
     exit_code = 2;
@@ -178,6 +208,16 @@ int run(const settings& s) {
     log::error("--listen must be HOST:PORT, not " + s.listen);
     return 2;
   }
+  std::optional<http::tls_options> tls;
+  if (!s.listen_tls.empty()) {
+    tls.emplace();
+    if (!split_listen(s.listen_tls, tls->address, tls->port)) {
+      log::error("--listen-tls must be HOST:PORT, not " + s.listen_tls);
+      return 2;
+    }
+    tls->cert_file = s.tls_cert;
+    tls->key_file = s.tls_key;
+  }
 
   // Signals are taken by sigwait in this thread only; every thread started later inherits the mask.
   // A fatal failure inside the engine raises SIGTERM too, with its reason kept here.
@@ -187,6 +227,7 @@ int run(const settings& s) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reloads the TLS certificate
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -283,8 +324,10 @@ int run(const settings& s) {
   http::api api(std::move(ac));
 
   http::server_options so;
+  so.plain = !tls || s.listen_given;
   so.address = host;
   so.port = port;
+  so.tls = tls;
   so.threads = threads;
   so.max_upload_bytes = s.max_upload_bytes;
   http::server srv(
@@ -296,14 +339,37 @@ int run(const settings& s) {
   auto bound = srv.start();
   if (!bound) {
     engine->stop();
-    return log::error(bound.err().message), 1;
+    log::error(bound.err().message);
+    // A certificate or key that is missing, unreadable or wrong is the caller's to fix.
+    return bound.err().code == errc::invalid_argument ? 2 : 1;
   }
-  log::info("octomigd " + std::string(OCTOMIG_VERSION) + " listening on http://" +
-            (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-            std::to_string(*bound) + "/api (data directory " + s.data_dir + ")");
+  auto bracketed = [](const std::string& h) {
+    return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  };
+  if (so.plain)
+    log::info("octomigd " + std::string(OCTOMIG_VERSION) + " listening on http://" +
+              bracketed(host) + ":" + std::to_string(srv.port()) + "/api (data directory " +
+              s.data_dir + ")");
+  if (tls)
+    log::info("octomigd " + std::string(OCTOMIG_VERSION) + " listening on https://" +
+              bracketed(tls->address) + ":" + std::to_string(srv.tls_port()) +
+              "/api (data directory " + s.data_dir + ")");
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!tls) {
+      log::info("received SIGHUP; there is no TLS certificate to reload");
+      continue;
+    }
+    if (auto r = srv.reload_tls(); r)
+      log::info("received SIGHUP; reloaded the TLS certificate " + tls->cert_file +
+                " and key: new connections use them");
+    else
+      log::error("received SIGHUP; the TLS certificate was not reloaded, the old one stays: " +
+                 r.err().message);
+  }
   std::optional<std::string> failure;
   {
     std::lock_guard<std::mutex> lock(fatal_mu);
