@@ -497,6 +497,7 @@ struct api::impl {
         "# TYPE octomig_maintenance_mode gauge\n"
         "octomig_maintenance_mode " +
         std::string(maintenance->on() ? "1" : "0") + "\n";
+    if (cfg.connections) r.body += cfg.connections->render();
     respond(std::move(r));
   }
 

@@ -24,6 +24,8 @@ struct api_config {
   std::filesystem::path data_dir;  // the data directory (feed/, work/)
   // Default: 8. Package uploads beyond this many at once get 503 with Retry-After.
   std::size_t max_concurrent_uploads = 8;
+  // The HTTP server's connection counters, shown by /metrics (may be null).
+  const connection_stats* connections = nullptr;
 };
 
 using respond_fn = std::function<void(response)>;

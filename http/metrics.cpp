@@ -18,4 +18,26 @@ std::string metrics::render_requests() const {
   return out;
 }
 
+std::string connection_stats::render() const {
+  auto line = [](const char* name, const char* type, const char* help, std::uint64_t v) {
+    return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  return line("octomig_http_connections_open", "gauge", "HTTP and HTTPS connections now open.",
+              open.load()) +
+         line("octomig_http_connections_accepted_total", "counter",
+              "Connections accepted since start.", accepted.load()) +
+         line("octomig_http_connections_refused_total", "counter",
+              "Connections closed at once because max-connections were open.",
+              refused_at_limit.load()) +
+         line("octomig_http_header_timeouts_total", "counter",
+              "Connections closed because a request's header did not arrive within the header "
+              "timeout.",
+              header_timeouts.load()) +
+         line("octomig_http_idle_timeouts_total", "counter",
+              "Kept-alive connections closed after the idle timeout.", idle_timeouts.load()) +
+         line("octomig_http_tls_handshake_failures_total", "counter",
+              "HTTPS connections whose TLS handshake failed.", tls_handshake_failures.load());
+}
+
 }  // namespace octomig::http

@@ -199,6 +199,10 @@ struct server::impl {
   std::uint16_t bound_port = 0;
   std::uint16_t bound_tls_port = 0;
   std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> open_connections{0};
+  connection_stats own_stats;  // when the options name none
+
+  connection_stats& stats() { return opts.stats ? *opts.stats : own_stats; }
   // The TLS context new connections get; a reload swaps it, and open connections keep theirs.
   std::mutex tls_mu;
   std::shared_ptr<ssl::context> tls_context;  // guarded by tls_mu
@@ -296,11 +300,17 @@ class session : public std::enable_shared_from_this<session<Stream>>, public upl
   // while an upload waits for room, in its sink's wake-up (abandoned by server::stop).
   session(tcp::socket&& socket, server::impl* srv) : srv_(srv) {
     stream_.emplace(std::move(socket));
+    opened();
   }
   // HTTPS: ctx stays alive with the session, whatever reloads happen meanwhile.
   session(tcp::socket&& socket, server::impl* srv, std::shared_ptr<ssl::context> ctx)
       : tls_context_(std::move(ctx)), srv_(srv) {
     stream_.emplace(std::move(socket), *tls_context_);
+    opened();
+  }
+  ~session() {
+    --srv_->open_connections;
+    --srv_->stats().open;
   }
   // An upload interrupted by a disconnect, a timeout or the server stopping releases its sink,
   // whose owner removes whatever it had started to write.
@@ -312,6 +322,12 @@ class session : public std::enable_shared_from_this<session<Stream>>, public upl
 
  private:
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
+
+  void opened() {
+    // open_connections was counted at the accept (server::impl::do_accept)
+    ++srv_->stats().open;
+    ++srv_->stats().accepted;
+  }
 
   void start() {
     if constexpr (tls) {
@@ -337,7 +353,7 @@ class session : public std::enable_shared_from_this<session<Stream>>, public upl
     head_.emplace();
     head_->header_limit(static_cast<std::uint32_t>(srv_->opts.header_limit));
     head_->body_limit(boost::none);  // the limit depends on the plan (on_header checks it)
-    lowest().expires_after(first_ ? srv_->opts.request_timeout : srv_->opts.idle_timeout);
+    lowest().expires_after(first_ ? srv_->opts.header_timeout : srv_->opts.idle_timeout);
     bhttp::async_read_header(*stream_, buffer_, *head_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -352,7 +368,13 @@ class session : public std::enable_shared_from_this<session<Stream>>, public upl
   }
 
   void on_header(beast::error_code ec, std::size_t) {
+    const bool first = first_;
     first_ = false;
+    if (ec == beast::error::timeout) {
+      // Nothing (more) of a header came: a slow client, or an idle kept-alive one.
+      ++(first || buffer_.size() > 0 ? srv_->stats().header_timeouts : srv_->stats().idle_timeouts);
+      return close();
+    }
     if (ec == bhttp::error::header_limit)
       return refuse(error_response(431, "The request headers are too large."));
     if (ec) return transport_error(ec);
@@ -656,9 +678,15 @@ void server::impl::do_accept(tcp::acceptor& a, bool tls) {
                                                                tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !a.is_open()) return;
+    } else if (self->open_connections.load() >= self->opts.max_connections) {
+      ++self->stats().refused_at_limit;  // closed at once: the client sees a reset, not a hang
+      beast::error_code ignored;
+      socket.close(ignored);
     } else if (tls) {
+      ++self->open_connections;
       std::make_shared<session<tls_stream>>(std::move(socket), self, self->current_tls())->run();
     } else {
+      ++self->open_connections;
       std::make_shared<session<beast::tcp_stream>>(std::move(socket), self)->run();
     }
     if (a.is_open()) self->do_accept(a, tls);

@@ -13,6 +13,7 @@
 
 #include "events/error.hpp"
 #include "http/message.hpp"
+#include "http/metrics.hpp"
 
 namespace octomig::http {
 
@@ -37,9 +38,17 @@ struct server_options {
   std::size_t header_limit = 16 * 1024;
   // Default: 1 MiB. Larger bodies get 413.
   std::size_t body_limit = 1024 * 1024;
-  // Default: 30 s to receive a whole request, 60 s idle on a kept-alive connection.
+  // Slow and idle clients (nginx's defaults are the reference): a new connection's first request
+  // header must arrive within header_timeout (60 s; the TLS handshake too); a kept-alive
+  // connection waits idle_timeout (75 s) for its next request; every read of a body and every
+  // write must progress within request_timeout (30 s); at most max_connections (1024) are open
+  // at once, and one more is closed as soon as it is accepted.
+  std::chrono::seconds header_timeout{60};
+  std::chrono::seconds idle_timeout{75};
   std::chrono::seconds request_timeout{30};
-  std::chrono::seconds idle_timeout{60};
+  std::size_t max_connections = 1024;
+  // Where the server counts its connections and what the limits did (may be null).
+  connection_stats* stats = nullptr;
   // Default: 5 GiB. Bodies streamed to a sink (body_plan::to_sink) larger than this get 413; it
   // applies to chunked bodies as they arrive.
   std::uint64_t max_upload_bytes = 5ull << 30;

@@ -40,6 +40,7 @@ struct settings {
   std::uint64_t max_upload_bytes = 5ull << 30;
   std::size_t max_concurrent_uploads = 8;
   std::string ca_file;
+  std::size_t header_timeout = 60, idle_timeout = 75, max_connections = 1024;
 };
 
 const char* usage =
@@ -66,6 +67,12 @@ const char* usage =
     "                     default 5368709120 (5 GiB); larger uploads get 413\n"
     "  --max-concurrent-uploads N  package uploads at once [OCTOMIG_MAX_CONCURRENT_UPLOADS];\n"
     "                     default 8; more get 503 with Retry-After\n"
+    "  --header-timeout SECONDS  a new connection's first request header (and TLS\n"
+    "                     handshake) must arrive within this [OCTOMIG_HEADER_TIMEOUT]; default 60\n"
+    "  --idle-timeout SECONDS  a kept-alive connection is closed after this long without a\n"
+    "                     request [OCTOMIG_IDLE_TIMEOUT]; default 75\n"
+    "  --max-connections N  connections open at once; one more is closed as soon as it is\n"
+    "                     accepted [OCTOMIG_MAX_CONNECTIONS]; default 1024\n"
     "  --ca-file FILE     a PEM CA bundle to trust, besides the system's, for package pushes\n"
     "                     and callbacks [OCTOMIG_CA_FILE]; certificates are always verified\n"
     "  --help             print this and exit\n"
@@ -81,7 +88,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   auto env = [](const char* name, std::string& out) {
     if (const char* v = std::getenv(name); v && *v) out = v;
   };
-  std::string threads, max_upload, max_uploads;
+  std::string threads, max_upload, max_uploads, header_timeout, idle_timeout, max_connections;
+  env("OCTOMIG_HEADER_TIMEOUT", header_timeout);
+  env("OCTOMIG_IDLE_TIMEOUT", idle_timeout);
+  env("OCTOMIG_MAX_CONNECTIONS", max_connections);
   env("OCTOMIG_DATA_DIR", s.data_dir);
   env("OCTOMIG_MAX_UPLOAD_BYTES", max_upload);
   env("OCTOMIG_MAX_CONCURRENT_UPLOADS", max_uploads);
@@ -134,6 +144,12 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       ok = value(max_uploads);
     } else if (is("--ca-file")) {
       ok = value(s.ca_file);
+    } else if (is("--header-timeout")) {
+      ok = value(header_timeout);
+    } else if (is("--idle-timeout")) {
+      ok = value(idle_timeout);
+    } else if (is("--max-connections")) {
+      ok = value(max_connections);
     } else {
       std::cerr << "octomigd: unknown option " << a << "\n\n" << usage;
       exit_code = 2;
@@ -160,6 +176,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     return true;
   };
   if (!count(threads, "--threads", 1, 256, s.threads)) return std::nullopt;
+  if (!count(header_timeout, "--header-timeout", 1, 3600, s.header_timeout)) return std::nullopt;
+  if (!count(idle_timeout, "--idle-timeout", 1, 3600, s.idle_timeout)) return std::nullopt;
+  if (!count(max_connections, "--max-connections", 1, 1000000, s.max_connections))
+    return std::nullopt;
   if (!count(max_uploads, "--max-concurrent-uploads", 1, 1024, s.max_concurrent_uploads))
     return std::nullopt;
   if (!max_upload.empty()) {
@@ -321,6 +341,8 @@ int run(const settings& s) {
   ac.version = OCTOMIG_VERSION;
   ac.data_dir = dir.root;
   ac.max_concurrent_uploads = s.max_concurrent_uploads;
+  static http::connection_stats connections;  // outlives the server and the api
+  ac.connections = &connections;
   http::api api(std::move(ac));
 
   http::server_options so;
@@ -330,6 +352,10 @@ int run(const settings& s) {
   so.tls = tls;
   so.threads = threads;
   so.max_upload_bytes = s.max_upload_bytes;
+  so.header_timeout = std::chrono::seconds(s.header_timeout);
+  so.idle_timeout = std::chrono::seconds(s.idle_timeout);
+  so.max_connections = s.max_connections;
+  so.stats = &connections;
   http::server srv(
       so,
       [&api](const http::request& r, std::function<void(http::response)> done) {

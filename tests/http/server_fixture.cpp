@@ -186,6 +186,8 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   ac.server_node = "octomig-test";
   ac.data_dir = d.root;
   ac.max_concurrent_uploads = opts.max_concurrent_uploads;
+  connections_ = std::make_unique<http::connection_stats>();
+  ac.connections = connections_.get();
   api_ = std::make_unique<http::api>(std::move(ac));
 
   http::server_options so;
@@ -193,7 +195,10 @@ server_fixture::server_fixture(const fixture_options& opts) : gate_(std::make_sh
   so.port = 0;
   so.threads = 1;
   so.request_timeout = std::chrono::seconds(5);
-  so.idle_timeout = std::chrono::seconds(10);
+  so.header_timeout = opts.header_timeout;
+  so.idle_timeout = opts.idle_timeout;
+  so.max_connections = opts.max_connections;
+  so.stats = connections_.get();
   so.max_upload_bytes = opts.max_upload_bytes;
   auto* api = api_.get();
   server_ = std::make_unique<http::server>(

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "events/task_state.hpp"
+#include "http/metrics.hpp"
 #include "storage/packages.hpp"
 #include "tests/http/http_client.hpp"
 
@@ -46,6 +47,10 @@ struct fixture_options {
   std::uint64_t max_upload_bytes = 5ull << 30;  // octomigd's default
   std::size_t max_concurrent_uploads = 8;       // octomigd's default
   storage::publish_faults publish_faults;       // e.g. a pause that makes publishes slow
+  // The slow-client limits; the server counts into connections, which /metrics shows.
+  std::chrono::seconds header_timeout{60};
+  std::chrono::seconds idle_timeout{10};
+  std::size_t max_connections = 1024;
 };
 
 class server_fixture {
@@ -81,6 +86,7 @@ class server_fixture {
   const std::string& data_dir() const { return dir_.path; }
   storage::store& store() { return *store_; }
   http_client& client() { return *client_; }
+  const http::connection_stats& connections() const { return *connections_; }
 
   std::string admin_key;
   std::string user_key;
@@ -91,6 +97,7 @@ class server_fixture {
   std::unique_ptr<storage::store> store_;
   std::shared_ptr<step_gate> gate_;
   std::unique_ptr<actors::engine> engine_;
+  std::unique_ptr<http::connection_stats> connections_;  // outlives the api and the server
   std::unique_ptr<http::api> api_;
   std::unique_ptr<http::server> server_;
   std::uint16_t port_ = 0;
