@@ -37,6 +37,7 @@ struct settings {
   std::string tls_cert, tls_key;
   std::size_t threads = 0;
   std::string log_level = "info";
+  std::string log_format = "text";
   std::uint64_t max_upload_bytes = 5ull << 30;
   std::size_t max_concurrent_uploads = 8;
   std::string ca_file;
@@ -63,6 +64,8 @@ const char* usage =
     "  --threads N        HTTP I/O and actor scheduler threads [OCTOMIG_THREADS];\n"
     "                     default: the number of cores\n"
     "  --log-level LEVEL  error, warn, info or debug [OCTOMIG_LOG_LEVEL]; default info\n"
+    "  --log-format FORMAT  text, or json for one JSON object a line (time, level, message,\n"
+    "                     logger) for log collectors [OCTOMIG_LOG_FORMAT]; default text\n"
     "  --max-upload-bytes N  largest package upload, in bytes [OCTOMIG_MAX_UPLOAD_BYTES];\n"
     "                     default 5368709120 (5 GiB); larger uploads get 413\n"
     "  --max-concurrent-uploads N  package uploads at once [OCTOMIG_MAX_CONCURRENT_UPLOADS];\n"
@@ -102,6 +105,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
   env("OCTOMIG_TLS_KEY", s.tls_key);
   env("OCTOMIG_THREADS", threads);
   env("OCTOMIG_LOG_LEVEL", s.log_level);
+  env("OCTOMIG_LOG_FORMAT", s.log_format);
   env("OCTOMIG_CA_FILE", s.ca_file);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -138,6 +142,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
       ok = value(threads);
     } else if (is("--log-level")) {
       ok = value(s.log_level);
+    } else if (is("--log-format")) {
+      ok = value(s.log_format);
     } else if (is("--max-upload-bytes")) {
       ok = value(max_upload);
     } else if (is("--max-concurrent-uploads")) {
@@ -199,6 +205,11 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   if (!s.tls_cert.empty() && s.listen_tls.empty()) s.listen_tls = "127.0.0.1:8443";
+  if (auto f = log::parse_log_format(s.log_format); !f) {
+    std::cerr << "octomigd: --log-format: " << f.err().message << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (!log::parse_level(s.log_level)) {
     std::cerr << "octomigd: --log-level takes error, warn, info or debug\n";
     exit_code = 2;
@@ -221,6 +232,7 @@ bool split_listen(const std::string& listen, std::string& host, std::uint16_t& p
 }
 
 int run(const settings& s) {
+  log::set_format(*log::parse_log_format(s.log_format));
   log::set_level(*log::parse_level(s.log_level));
   std::string host;
   std::uint16_t port = 0;

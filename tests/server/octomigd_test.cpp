@@ -97,12 +97,47 @@ TEST_CASE("octomigd documents its flags and refuses bad ones", "[octomigd]") {
   };
   std::string out;
   CHECK(run({"--help"}, out) == 0);
-  for (const char* flag : {"--data-dir", "--listen", "--threads", "--log-level", "OCTOMIG_DATA_DIR",
-                           "OCTOMIG_LISTEN", "OCTOMIG_THREADS", "OCTOMIG_LOG_LEVEL"})
+  for (const char* flag :
+       {"--data-dir", "--listen", "--threads", "--log-level", "--log-format", "--tls-cert",
+        "--tls-key", "--listen-tls", "--header-timeout", "--idle-timeout", "--max-connections",
+        "OCTOMIG_DATA_DIR", "OCTOMIG_LISTEN", "OCTOMIG_THREADS", "OCTOMIG_LOG_LEVEL",
+        "OCTOMIG_LOG_FORMAT", "OCTOMIG_TLS_CERT", "OCTOMIG_MAX_CONNECTIONS"})
     CHECK(out.find(flag) != std::string::npos);
   CHECK(run({"--threads", "zero"}, out) == 2);
   CHECK(run({"--log-level", "loud"}, out) == 2);
+  CHECK(run({"--log-format", "xml"}, out) == 2);
+  CHECK(out.find("text or json") != std::string::npos);
+  CHECK(run({"--header-timeout", "0"}, out) == 2);
+  CHECK(run({"--max-connections", "many"}, out) == 2);
+  CHECK(run({"--tls-cert", "server.pem"}, out) == 2);  // no key
+  CHECK(out.find("--tls-key") != std::string::npos);
   CHECK(run({"--no-such-flag"}, out) == 2);
+}
+
+TEST_CASE("octomigd --log-format json writes one JSON object a line", "[octomigd]") {
+  temp_dir dir("octomig-logformat");
+  server_process d(dir.path / "data", {"--log-format", "json"});
+  REQUIRE(d.started);
+  std::string body;
+  REQUIRE(get(d.port, "/api", "", body) == 200);
+  REQUIRE(d.stop(SIGTERM) == 0);
+  std::size_t lines = 0;
+  std::size_t from = 0;
+  for (auto nl = d.log.find('\n'); nl != std::string::npos; nl = d.log.find('\n', from)) {
+    auto line = d.log.substr(from, nl - from);
+    from = nl + 1;
+    INFO(line);
+    boost::json::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(v.is_object());
+    CHECK(v.as_object().at("level").is_string());
+    CHECK(v.as_object().at("time").is_string());
+    CHECK(v.as_object().at("message").is_string());
+    ++lines;
+  }
+  CHECK(lines >= 3);  // listening, shutting down, stopped cleanly
+  CHECK(d.log.find("listening on http://127.0.0.1:") != std::string::npos);
 }
 
 TEST_CASE("octomigd refuses to start a second time on the same data directory", "[octomigd]") {
