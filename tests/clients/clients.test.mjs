@@ -1,10 +1,14 @@
 // The real Octopus JavaScript clients against a real octomigd (started by run.sh, which passes
 // OCTOMIG_URL and OCTOMIG_API_KEY, and OCTOMIG_SOURCE_URL and OCTOMIG_SOURCE_API_KEY for a seeded
 // source server). One test() per client behaviour, so that more (resource CRUD) can be added
-// beside them.
+// beside them. The "HTTPS:" tests drive an HTTPS-only server (OCTOMIG_TLS_URL, OCTOMIG_TLS_API_KEY)
+// and the source's HTTPS listener (OCTOMIG_SOURCE_TLS_URL), whose certificates come from run.sh's
+// throwaway CA in OCTOMIG_TEST_PKI; this process trusts that CA through NODE_EXTRA_CA_CERTS only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import https from "node:https";
+import tls from "node:tls";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
@@ -29,7 +33,12 @@ const url = process.env.OCTOMIG_URL;
 const apiKey = process.env.OCTOMIG_API_KEY;
 const sourceUrl = process.env.OCTOMIG_SOURCE_URL;
 const sourceKey = process.env.OCTOMIG_SOURCE_API_KEY;
+const tlsUrl = process.env.OCTOMIG_TLS_URL;
+const tlsKey = process.env.OCTOMIG_TLS_API_KEY;
+const sourceTlsUrl = process.env.OCTOMIG_SOURCE_TLS_URL;
+const pki = process.env.OCTOMIG_TEST_PKI;
 if (!url || !apiKey) throw new Error("OCTOMIG_URL and OCTOMIG_API_KEY must be set (tests/clients/run.sh sets them)");
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 let client;
 let workDir;
@@ -41,8 +50,8 @@ function packageFile(name, text) {
   return p;
 }
 
-async function raw(id) {
-  const r = await fetch(`${url}/api/Spaces-1/packages/${id}/raw`, { headers: { "X-Octopus-ApiKey": apiKey } });
+async function raw(id, base = url, key = apiKey) {
+  const r = await fetch(`${base}/api/Spaces-1/packages/${id}/raw`, { headers: { "X-Octopus-ApiKey": key } });
   assert.equal(r.status, 200, `GET ${id}/raw`);
   return await r.text();
 }
@@ -98,19 +107,19 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 })().catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exitCode = 1; });
 `;
 
-// Runs pushAndExit; kills it if it has not exited after limitMs. Resolves with what it printed, when
-// the push resolved and when it exited (ms since the start), and how it ended.
-function runPushChild(file, limitMs) {
-  const dir = path.dirname(fileURLToPath(import.meta.url));
+// Runs script in a child node process with args and env; kills it if it has not exited after
+// limitMs. Resolves with its RESULT line parsed, when it printed that and when it exited (ms since
+// the start), and how it ended.
+function runNode(script, args, limitMs, env = process.env) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, ["-e", pushAndExit, dir, url, apiKey, file], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["-e", script, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
     let stdout = "";
     let stderr = "";
-    let pushedAt;
+    let resultAt;
     child.stdout.on("data", (d) => {
       stdout += d;
-      if (pushedAt === undefined && /^RESULT /m.test(stdout)) pushedAt = Date.now() - t0;
+      if (resultAt === undefined && /^RESULT /m.test(stdout)) resultAt = Date.now() - t0;
     });
     child.stderr.on("data", (d) => (stderr += d));
     const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
@@ -121,10 +130,13 @@ function runPushChild(file, limitMs) {
     child.on("close", (code, signal) => {
       clearTimeout(killer);
       const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-      resolve({ result: line && JSON.parse(line.slice(7)), pushedAt, exitedAt: Date.now() - t0, code, signal, stderr });
+      resolve({ result: line && JSON.parse(line.slice(7)), resultAt, exitedAt: Date.now() - t0, code, signal, stderr });
     });
   });
 }
+
+// Runs pushAndExit: file pushed to the server at base with key.
+const runPushChild = (file, limitMs, base = url, key = apiKey) => runNode(pushAndExit, [here, base, key, file], limitMs);
 
 // octomigd answers an upload with "Connection: close" (http/server.cpp, start_upload). api-client
 // needs it: axios (through api-client's maxBodyLength: Infinity) pipes the form-data body through
@@ -144,7 +156,7 @@ test("api-client: an upload's answer closes the connection, so the client's proc
   assert.equal(child.signal, null, `the pushing process was still alive 15 s after it started: ${seen}`);
   assert.equal(child.code, 0, `the pushing process failed: ${seen}`);
   // Exiting normally takes some milliseconds; a kept-alive busy socket would hold it for 60 s.
-  const lingered = child.exitedAt - child.pushedAt;
+  const lingered = child.exitedAt - child.resultAt;
   assert.ok(lingered < 5000, `the process took ${lingered} ms to exit after its push resolved: ${seen}`);
   assert.equal(child.result.connection, "close", "the upload's answer, as api-client's request saw it");
 });
@@ -220,24 +232,27 @@ async function postMigration(base, key, route, body) {
   return echo;
 }
 
-// api-client's ServerTaskWaiter until the task completes; asserts it succeeded and that the states
-// it saw came in the order Queued -> Executing -> Success, Executing among them (run.sh pauses a
-// step of each migration for that). Answers the completed task.
-async function waitForSuccess(octopus, taskId, what) {
+// api-client's ServerTaskWaiter until the task completes (50 s at most); asserts it ended in state
+// `ends` and that the states it saw came in the order Queued -> Executing -> ends, Executing among
+// them (run.sh pauses a step of each migration for that). Answers the completed task.
+async function waitForTask(octopus, taskId, what, ends) {
   const seen = [];
-  const task = await new ServerTaskWaiter(octopus, "Default").waitForServerTaskToComplete(taskId, 100, 60000, (t) => {
+  const task = await new ServerTaskWaiter(octopus, "Default").waitForServerTaskToComplete(taskId, 100, 50000, (t) => {
     if (seen[seen.length - 1] !== t.State) seen.push(t.State);
   });
-  assert.equal(task.State, "Success", `${what} ended ${task.State}: ${task.ErrorMessage}`);
-  const order = ["Queued", "Executing", "Success"];
+  assert.ok(task, `${what} did not complete within 50 s: ${seen}`);
+  assert.equal(task.State, ends, `${what} ended ${task.State}: ${task.ErrorMessage}`);
+  const order = ["Queued", "Executing", ends];
   assert.ok(seen.includes("Executing"), `the waiter never saw ${what} executing: ${seen}`);
   for (let i = 1; i < seen.length; i++)
     assert.ok(order.indexOf(seen[i - 1]) < order.indexOf(seen[i]), `${what}: states out of order: ${seen}`);
-  assert.equal(seen[seen.length - 1], "Success");
+  assert.equal(seen[seen.length - 1], ends);
   return task;
 }
 
-function exportBody(packageId, projects) {
+const waitForSuccess = (octopus, taskId, what) => waitForTask(octopus, taskId, what, "Success");
+
+function exportBody(packageId, projects, feed = url, feedKey = apiKey) {
   return JSON.stringify({
     PackageId: packageId,
     PackageVersion: "1.0.0",
@@ -245,10 +260,23 @@ function exportBody(packageId, projects) {
     Projects: projects,
     EncryptPackage: true,
     IncludeTaskLogs: true,
-    DestinationApiKey: apiKey,
-    DestinationPackageFeed: url,
+    DestinationApiKey: feedKey,
+    DestinationPackageFeed: feed,
   });
 }
+
+// The import body as the documentation's raw request has it: IsDryRun as a string, a // comment
+// and a trailing comma.
+const importBody = (packageId, dryRun, extra = "") => `{
+    "PackageId": "${packageId}",
+    "PackageVersion": "1.0.0",
+    "Password": "Demo1234",
+    "IsDryRun": "${dryRun}", // false once the dry run's plan has been reviewed
+    "IsEncryptedPackage": true,${extra}
+}`;
+
+// The extra line of a real import that also deletes the package from the feed.
+const deleteOnCompletion = '\n    "DeletePackageOnCompletion": true,';
 
 test("api-client waits for a partial export and lists the package it pushed to the destination", async () => {
   assert.ok(sourceUrl && sourceKey, "run.sh starts a seeded source server");
@@ -278,18 +306,9 @@ test("api-client follows a migration (export, dry run, import) and reads the imp
   const projectNames = async () => (await projects.list({ take: 1000 })).Items.map((p) => p.Name);
   for (const name of exported) assert.ok(!(await projectNames()).includes(name), `${name} is on the destination before the import`);
 
-  // The import body as the documentation's raw request has it: IsDryRun as a string, a // comment
-  // and a trailing comma.
-  const importBody = (dryRun, extra = "") => `{
-    "PackageId": "ClientsMigration",
-    "PackageVersion": "1.0.0",
-    "Password": "Demo1234",
-    "IsDryRun": "${dryRun}", // false once the dry run's plan has been reviewed
-    "IsEncryptedPackage": true,${extra}
-}`;
   const tasks = new SpaceServerTaskRepository(client, "Default");
 
-  const dry = await postMigration(url, apiKey, "import", importBody("true"));
+  const dry = await postMigration(url, apiKey, "import", importBody("ClientsMigration", "true"));
   assert.equal(dry.IsDryRun, true);
   await waitForSuccess(client, dry.TaskId, "the dry run");
   const plan = await tasks.getRaw(dry.TaskId);
@@ -297,7 +316,7 @@ test("api-client follows a migration (export, dry run, import) and reads the imp
   assert.match(plan, /Totals: create \d+, overwrite 0, skip 0, tasks \d+ \(dry run: nothing was written\)/, plan);
   for (const name of exported) assert.ok(!(await projectNames()).includes(name), `the dry run wrote ${name}`);
 
-  const real = await postMigration(url, apiKey, "import", importBody("false", '\n    "DeletePackageOnCompletion": true,'));
+  const real = await postMigration(url, apiKey, "import", importBody("ClientsMigration", "false", deleteOnCompletion));
   assert.equal(real.IsDryRun, false);
   await waitForSuccess(client, real.TaskId, "the import");
   const log = await tasks.getRaw(real.TaskId);
@@ -337,4 +356,206 @@ test("api-client follows a migration (export, dry run, import) and reads the imp
   assert.equal(history.length, created.length);
   for (const t of history) assert.ok(t.IsCompleted, `${t.Id} is a completed task`);
   assert.ok((await tasks.getRaw(created[0])).length > 0, "an imported task's log");
+});
+
+// ---- HTTPS ----
+
+const pem = (name) => fs.readFileSync(path.join(pki, name));
+
+// api-client on the HTTPS-only server, created once by the first test that needs it.
+let tlsClientPromise;
+const tlsClient = () => (tlsClientPromise ??= Client.create({ instanceURL: tlsUrl, apiKey: tlsKey, userAgentApp: "octomig-client-tests" }));
+
+// One TLS handshake with the server at base, as node's default trust sees it: the protocol, whether
+// the peer was verified and the certificate it presented.
+function handshake(base) {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: hostname, port: Number(port) }, () => {
+      const cert = socket.getPeerCertificate();
+      resolve({ protocol: socket.getProtocol(), authorized: socket.authorized, issuer: cert.issuer.CN, san: cert.subjectaltname });
+      socket.end();
+    });
+    socket.setTimeout(10000, () => socket.destroy(new Error(`no TLS handshake with ${base} within 10 s`)));
+    socket.on("error", reject);
+  });
+}
+
+// How many GET /api (api-client's first request) the server has answered, whatever the status
+// (GET /metrics).
+async function rootRequests(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return [...text.matchAll(/^octomig_http_requests_total\{route="root",status="\d+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+test("HTTPS: api-client connects to an HTTPS-only server through the test CA and reads a repository", async () => {
+  assert.ok(tlsUrl && tlsKey && sourceTlsUrl && pki, "run.sh starts the HTTPS servers");
+  assert.match(tlsUrl, /^https:\/\//);
+  for (const base of [tlsUrl, sourceTlsUrl]) {
+    const peer = await handshake(base);
+    assert.deepEqual(peer, {
+      protocol: "TLSv1.3",
+      authorized: true,
+      issuer: "octomig clients test ca",
+      san: "IP Address:127.0.0.1, DNS:localhost",
+    }, base);
+  }
+
+  const c = await tlsClient();
+  // Nothing is on the HTTPS server until the migration below.
+  const projects = await new ProjectRepository(c, "Default").list({ take: 1000 });
+  assert.equal(projects.TotalResults, 0);
+  assert.deepEqual(projects.Items, []);
+  const environments = await new EnvironmentRepository(c, "Default").list({ take: 1000 });
+  assert.equal(environments.TotalResults, 0);
+});
+
+test("HTTPS: api-client pushes a package, and its process exits at once after the upload's answer", async () => {
+  const child = await runPushChild(packageFile("ApiClient.Tls.1.0.0.zip", "https push"), 15000, tlsUrl, tlsKey);
+  const seen = JSON.stringify({ ...child, stderr: child.stderr.slice(0, 2000) });
+  assert.ok(child.result, `the push did not resolve: ${seen}`);
+  assert.equal(child.signal, null, `the pushing process was still alive 15 s after it started: ${seen}`);
+  assert.equal(child.code, 0, `the pushing process failed: ${seen}`);
+  const lingered = child.exitedAt - child.resultAt;
+  assert.ok(lingered < 5000, `the process took ${lingered} ms to exit after its push resolved: ${seen}`);
+  assert.equal(child.result.connection, "close", "the upload's answer, as api-client's request saw it");
+
+  const list = await new PackageRepository(await tlsClient(), "Default").list({ nuGetPackageId: "ApiClient.Tls" });
+  assert.equal(list.TotalResults, 1);
+  assert.equal(list.Items[0].Id, "packages-ApiClient.Tls.1.0.0");
+  assert.equal(await raw("ApiClient.Tls.1.0.0", tlsUrl, tlsKey), "https push");
+});
+
+test("HTTPS: octopackjs pushes with and without a space, and replace=true replaces", async () => {
+  const over = { host: tlsUrl, apikey: tlsKey };
+  const body = await octopackPush(Buffer.from("octopack over https"), { ...over, name: "Octopack.Tls.1.0.0.zip" });
+  assert.equal(body.Id, "packages-Octopack.Tls.1.0.0");
+  const spaced = await octopackPush(Buffer.from("octopack space over https"), {
+    ...over,
+    name: "Octopack.Tls.2.0.0.tar.gz",
+    spaceId: "Spaces-1",
+  });
+  assert.equal(spaced.FileExtension, ".tar.gz");
+  assert.equal(await raw("Octopack.Tls.2.0.0", tlsUrl, tlsKey), "octopack space over https");
+  await octopackPush(Buffer.from("replaced over https"), { ...over, name: "Octopack.Tls.1.0.0.zip", replace: true });
+  assert.equal(await raw("Octopack.Tls.1.0.0", tlsUrl, tlsKey), "replaced over https");
+});
+
+// The migration of the plain-HTTP test above, every request over HTTPS: the export posted to the
+// source's HTTPS listener and followed there, its package pushed to the HTTPS-only server (the
+// source trusts the CA through --ca-file), the dry run and the import posted to that server and
+// followed there, and its projects read back.
+test("HTTPS: api-client follows a migration pushed over HTTPS (export, dry run, import)", async () => {
+  const exported = ["Inventory Service", "Order API"];
+  const source = await Client.create({ instanceURL: sourceTlsUrl, apiKey: sourceKey, userAgentApp: "octomig-client-tests" });
+  const exportTask = await postMigration(sourceTlsUrl, sourceKey, "partialexport", exportBody("TlsMigration", exported, tlsUrl, tlsKey));
+  await waitForSuccess(source, exportTask.TaskId, "the export");
+  const exportLog = await new SpaceServerTaskRepository(source, "Default").getRaw(exportTask.TaskId);
+  assert.ok(exportLog.includes(`Pushed TlsMigration.1.0.0.zip to ${tlsUrl}`), exportLog);
+
+  const c = await tlsClient();
+  const pkgs = new PackageRepository(c, "Default");
+  assert.equal((await pkgs.list({ nuGetPackageId: "TlsMigration" })).TotalResults, 1, "the pushed package is in the HTTPS server's feed");
+  const projects = new ProjectRepository(c, "Default");
+  const tasks = new SpaceServerTaskRepository(c, "Default");
+
+  const dry = await postMigration(tlsUrl, tlsKey, "import", importBody("TlsMigration", "true"));
+  await waitForSuccess(c, dry.TaskId, "the dry run");
+  const plan = await tasks.getRaw(dry.TaskId);
+  assert.match(plan, /Project\.+create 2, overwrite 0, skip 0$/m, plan);
+  assert.equal((await projects.list({ take: 1000 })).TotalResults, 0, "the dry run wrote nothing");
+
+  const real = await postMigration(tlsUrl, tlsKey, "import", importBody("TlsMigration", "false", deleteOnCompletion));
+  await waitForSuccess(c, real.TaskId, "the import");
+  assert.match(await tasks.getRaw(real.TaskId), /Totals: created \d+, overwritten 0, skipped 0, tasks \d+/);
+  assert.deepEqual((await projects.list({ take: 1000 })).Items.map((p) => p.Name).sort(), [...exported].sort());
+  assert.equal((await pkgs.list({ nuGetPackageId: "TlsMigration" })).TotalResults, 0, "DeletePackageOnCompletion removes the package");
+});
+
+// A feed with a certificate from another CA: the source's push must fail on verification, at once
+// (no retries) and before any request reaches the feed.
+test("HTTPS: an export to a feed whose certificate the source's CA file does not vouch for fails", async () => {
+  let requests = 0;
+  const feed = https.createServer({ key: pem("other-server.key"), cert: pem("other-server.pem") }, (req, res) => {
+    requests++;
+    res.writeHead(500).end();
+  });
+  // The source aborts the handshake with an alert; this process may hear of it a moment after the
+  // task has failed.
+  let refusedTimer;
+  const refused = Promise.race([
+    new Promise((resolve) => feed.once("tlsClientError", () => resolve(true))),
+    new Promise((resolve) => (refusedTimer = setTimeout(resolve, 5000, false))),
+  ]);
+  await new Promise((resolve) => feed.listen(0, "127.0.0.1", resolve));
+  try {
+    const feedUrl = `https://127.0.0.1:${feed.address().port}`;
+    const source = await Client.create({ instanceURL: sourceTlsUrl, apiKey: sourceKey, userAgentApp: "octomig-client-tests" });
+    const body = exportBody("UntrustedFeed", ["Web Portal"], feedUrl, "API-UNTRUSTEDFEEDKEY");
+    const task = await postMigration(sourceTlsUrl, sourceKey, "partialexport", body);
+    const failed = await waitForTask(source, task.TaskId, "the export to an untrusted feed", "Failed");
+    assert.match(failed.ErrorMessage, /certificate/i, failed.ErrorMessage);
+    const log = await new SpaceServerTaskRepository(source, "Default").getRaw(task.TaskId);
+    assert.ok(!/Push attempt \d+ failed/.test(log), `a certificate failure is not retried: ${log}`);
+    assert.ok(!log.includes("API-UNTRUSTEDFEEDKEY"), "the destination's key stays out of the log");
+    assert.ok(await refused, "the feed did not see the source abort the handshake within 5 s");
+    assert.equal(requests, 0, "no request reached the untrusted feed");
+  } finally {
+    clearTimeout(refusedTimer);
+    feed.closeAllConnections();
+    await new Promise((resolve) => feed.close(resolve));
+  }
+});
+
+// Run in a child node process: api-client's Client.create (one GET of /api), then one RESULT line
+// with how it went and whether the process had NODE_EXTRA_CA_CERTS.
+const connectOnce = String.raw`
+const { createRequire } = require("node:module");
+const [dir, url, apiKey] = process.argv.slice(1);
+const { Client } = createRequire(dir + "/")("@octopusdeploy/api-client");
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+Client.create({ instanceURL: url, apiKey, userAgentApp: "octomig-client-tests", logging: quiet })
+  .then(
+    () => ({ connected: true }),
+    (e) => ({ connected: false, code: e.code ?? (e.cause && e.cause.code) ?? null, message: String(e.message) }),
+  )
+  .then((r) => process.stdout.write("RESULT " + JSON.stringify({ ...r, extraCa: process.env.NODE_EXTRA_CA_CERTS ?? null }) + "\n"));
+`;
+
+// The server sends its certificate without the CA, so a client that does not trust the CA cannot
+// build a chain to a root it knows.
+const untrusted = "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+
+test("HTTPS: a client without the test CA fails on the certificate, and the server serves the next request", async () => {
+  const rootBefore = await rootRequests(tlsUrl);
+
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const child = await runNode(connectOnce, [here, tlsUrl, tlsKey], 15000, env);
+  const seen = JSON.stringify({ ...child, stderr: child.stderr.slice(0, 2000) });
+  assert.equal(child.code, 0, seen);
+  assert.ok(child.result, seen);
+  assert.equal(child.result.extraCa, null, seen);
+  assert.equal(child.result.connected, false, `api-client connected without the CA: ${seen}`);
+  assert.equal(child.result.code, untrusted, seen);
+
+  // In this process (which trusts the CA), api-client with an agent that trusts only another CA.
+  const agent = new https.Agent({ ca: pem("other-ca.pem") });
+  await assert.rejects(
+    Client.create({ instanceURL: tlsUrl, apiKey: tlsKey, userAgentApp: "octomig-client-tests", httpsAgent: agent }),
+    (e) => (assert.equal(e.code, untrusted, String(e)), true),
+  );
+  agent.destroy();
+
+  // Node checks the certificate once the handshake is over and closes the connection before
+  // writing a byte of the request: neither client's GET /api (nor its API key) reached the server.
+  assert.equal(await rootRequests(tlsUrl), rootBefore, "a client that refused the certificate sent its request");
+
+  // And the server serves the next client as before.
+  const next = await Client.create({ instanceURL: tlsUrl, apiKey: tlsKey, userAgentApp: "octomig-client-tests" });
+  assert.equal(await rootRequests(tlsUrl), rootBefore + 1);
+  const list = await new PackageRepository(next, "Default").list({ nuGetPackageId: "ApiClient.Tls" });
+  assert.equal(list.TotalResults, 1);
+  const again = await runNode(connectOnce, [here, tlsUrl, tlsKey], 15000);
+  assert.equal(again.result?.connected, true, JSON.stringify(again));
 });
