@@ -251,9 +251,12 @@ result<std::shared_ptr<ssl::context>> load_tls(const tls_options& t) {
     if (file.empty())
       return make_error(errc::invalid_argument, std::string("no TLS ") + what + " file was given");
     std::error_code fec;
-    if (!fs::is_regular_file(file, fec))
+    if (!fs::exists(file, fec))
       return make_error(errc::invalid_argument,
                         std::string("the TLS ") + what + " file " + file + " does not exist");
+    if (!fs::is_regular_file(file, fec))
+      return make_error(errc::invalid_argument, std::string("the TLS ") + what + " file " + file +
+                                                    " is not a regular file");
     if (!std::ifstream(file))
       return make_error(errc::invalid_argument,
                         std::string("the TLS ") + what + " file " + file + " cannot be read");
