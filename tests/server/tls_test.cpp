@@ -1056,15 +1056,22 @@ TEST_CASE(
   }
   source.stop();
 
-  // With the CA: the package arrives.
+  // With the CA: the package arrives, and the success callback reaches an HTTPS receiver (the
+  // destination's root document answers a GET with 200) with the same CA.
   source.start({{"OCTOMIG_CA_FILE", destination.ca_file.string()}});
   {
-    auto echo = source.start_export(export_body(feed, dest_key, "1.0.1"));
+    auto request = export_body(feed, dest_key, "1.0.1");
+    request["SuccessCallbackUri"] = feed + "/api?from=octomig-tls-test";
+    auto echo = source.start_export(request);
     const auto id = text_of(echo, "TaskId");
     auto task = source.wait_until_ended(id);
     INFO("ErrorMessage: " << text_of(task, "ErrorMessage") << "\ntask log:\n"
                           << joined(source.log_of(id)));
     REQUIRE(text_of(task, "State") == "Success");
+    auto lines = source.wait_for_line(id, "Success callback delivered (200)");
+    INFO("task log:\n" << joined(lines));
+    CHECK(std::none_of(lines.begin(), lines.end(),
+                       [](const std::string& l) { return contains(l, "callback abandoned"); }));
   }
   auto packages = get_json(to_destination, destination, "/api/Spaces-1/packages");
   const auto& items = packages.at("Items").as_array();
