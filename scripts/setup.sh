@@ -8,6 +8,7 @@ packages=(
   libcaf-dev librocksdb-dev libcereal-dev libcurl4-openssl-dev libsodium-dev
   libboost1.81-dev libboost-json1.81-dev catch2 libzip-dev libarchive-dev zlib1g-dev libspdlog-dev
   curl wrk hyperfine nginx-light p7zip-full jq python3
+  systemd dpkg-dev file  # packaging tests: systemd-analyze; cpack -G DEB: dpkg-shlibdeps, file
   libssl-dev openssl
 )
 
