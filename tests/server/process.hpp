@@ -96,6 +96,31 @@ using env_vars = std::vector<std::pair<std::string, std::string>>;
 // A running octomigd (on loopback, any port, 2 threads, then the extra arguments, with env on top
 // of this process's environment) whose log (stderr) is read through a pipe. started is false when
 // it exited (or did not listen within 20 s) instead; exit_code then holds how it ended.
+// Starts args[0] with args, the environment changed by env (an empty value unsets the variable),
+// stdout on /dev/null and stderr on a pipe whose read end goes to log_fd. Returns the pid.
+inline pid_t spawn_logged(std::vector<std::string> args, const env_vars& env, int& log_fd) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    close(fds[0]);
+    for (const auto& [name, value] : env) {
+      if (value.empty())
+        unsetenv(name.c_str());
+      else
+        setenv(name.c_str(), value.c_str(), 1);
+    }
+    exec_args(std::move(args));
+  }
+  close(fds[1]);
+  log_fd = fds[0];
+  return pid;
+}
+
 struct server_process {
   pid_t pid = -1;
   int log_fd = -1;
@@ -106,28 +131,10 @@ struct server_process {
 
   explicit server_process(const std::filesystem::path& data_dir,
                           std::vector<std::string> extra = {}, const env_vars& env = {}) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 2);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      close(fds[0]);
-      for (const auto& [name, value] : env) {
-        if (value.empty())
-          unsetenv(name.c_str());
-        else
-          setenv(name.c_str(), value.c_str(), 1);
-      }
-      std::vector<std::string> args{
-          OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
-      for (auto& e : extra) args.push_back(e);
-      exec_args(std::move(args));
-    }
-    close(fds[1]);
-    log_fd = fds[0];
+    std::vector<std::string> args{
+        OCTOMIGD, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0", "--threads", "2"};
+    for (auto& e : extra) args.push_back(e);
+    pid = spawn_logged(std::move(args), env, log_fd);
     const std::string listening = "listening on http://127.0.0.1:";
     started = wait_for_log(listening);
     if (started) {

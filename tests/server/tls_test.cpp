@@ -59,28 +59,15 @@ class tls_server {
   std::optional<int> exit_code;
 
   tls_server(const fs::path& data, std::vector<std::string> args) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 2);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      close(fds[0]);
-      // Only the arguments say what is served; cheap key derivation and retries keep tests quick.
-      for (const char* name :
-           {"OCTOMIG_LISTEN", "OCTOMIG_LISTEN_TLS", "OCTOMIG_TLS_CERT", "OCTOMIG_TLS_KEY",
-            "OCTOMIG_CA_FILE", "OCTOMIG_TEST_PAUSE_IN_STEP", "OCTOMIG_TEST_PACKAGE_WRITE_LIMIT"})
-        unsetenv(name);
-      setenv("OCTOMIG_TEST_FAST_KDF", "1", 1);
-      setenv("OCTOMIG_TEST_FAST_RETRIES", "1", 1);
-      std::vector<std::string> all{OCTOMIGD, "--data-dir", data.string(), "--threads", "2"};
-      for (auto& a : args) all.push_back(a);
-      exec_args(std::move(all));
-    }
-    close(fds[1]);
-    log_fd_ = fds[0];
+    // Only the arguments say what is served; cheap key derivation and retries keep tests quick.
+    env_vars env{{"OCTOMIG_TEST_FAST_KDF", "1"}, {"OCTOMIG_TEST_FAST_RETRIES", "1"}};
+    for (const char* name :
+         {"OCTOMIG_LISTEN", "OCTOMIG_LISTEN_TLS", "OCTOMIG_TLS_CERT", "OCTOMIG_TLS_KEY",
+          "OCTOMIG_CA_FILE", "OCTOMIG_TEST_PAUSE_IN_STEP", "OCTOMIG_TEST_PACKAGE_WRITE_LIMIT"})
+      env.emplace_back(name, "");
+    std::vector<std::string> all{OCTOMIGD, "--data-dir", data.string(), "--threads", "2"};
+    for (auto& a : args) all.push_back(a);
+    pid = spawn_logged(std::move(all), env, log_fd_);
     https_port = port_after("listening on https://127.0.0.1:");
     started = https_port > 0;
     if (started) {
