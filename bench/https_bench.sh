@@ -63,6 +63,7 @@ LOAD_WAIT=${LOAD_WAIT:-1200}
 BASE=${OCTOMIG_BENCH_DIR:-/tmp}
 OCTOMIGD=$BUILD/server/octomigd
 SEED=$BUILD/bench/octomig_bench_seed_task
+PUSH=$BUILD/bench/octomig_bench_push
 TASK=ServerTasks-1
 POLL_PATH=/api/tasks/$TASK
 UPLOAD_PATH=/api/Spaces-1/packages/raw
@@ -73,6 +74,7 @@ for p in $PARTS; do
   [[ $p == poll || $p == upload ]] || { echo "$BENCH_NAME: PARTS holds poll and/or upload" >&2; exit 2; }
 done
 [[ " $PARTS " == *" poll "* ]] && require_exes "$SEED"
+[[ " $PARTS " == *" upload "* ]] && require_exes "$PUSH"
 for k in $KEYS; do
   [[ $k == ecdsa || $k == rsa ]] || { echo "$BENCH_NAME: KEYS holds ecdsa and/or rsa" >&2; exit 2; }
 done
@@ -374,6 +376,32 @@ upload_one() {  # upload_one TARGET SCHEME ROUND: one upload, one line
   UP[$target/$scheme/client_cpu]+="$client_cpu " UP[$target/$scheme/secs]+="$secs "
 }
 
+# push_one SCHEME ROUND: the same package pushed into octomigd by octomigd's own push code
+# (outbound::push_package, libcurl, certificates verified against the test CA): the package push
+# between two servers, with the pushing server's other work left out.
+push_one() {
+  local scheme=$1 round=$2 port=$OCTO_PORT out secs bytes s0 s1 c0 c1 code
+  [[ $scheme == https ]] && port=$OCTO_TLS_PORT
+  s0=$(cpu_of "$OCTO_PID")
+  children_cpu c0
+  out=$("$PUSH" "$scheme://127.0.0.1:$port" "$PKG" "1.0.$round" "$WORK/upload-data/admin-api-key" "$CA")
+  children_cpu c1
+  s1=$(cpu_of "$OCTO_PID")
+  read -r secs bytes <<<"$out"
+  ((bytes == BYTES)) || { echo "$BENCH_NAME: the push sent $bytes bytes" >&2; exit 1; }
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE -H @"$WORK/upload-key-header" \
+    "http://127.0.0.1:$OCTO_PORT/api/Spaces-1/packages/Bench.1.0.$round")
+  [[ $code == 2* ]] || { echo "$BENCH_NAME: DELETE of Bench.1.0.$round answered $code" >&2; exit 1; }
+  local rate server_cpu client_cpu
+  rate=$(mb_per_s "$BYTES" "$secs")
+  server_cpu=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", b - a }')
+  client_cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+  printf '  round %s %-8s %-5s %8.2f s %6s MB/s   server CPU %6s s   push CPU %6s s\n' "$round" push "$scheme" \
+    "$secs" "$rate" "$server_cpu" "$client_cpu"
+  UP[push/$scheme/rate]+="$rate " UP[push/$scheme/server_cpu]+="$server_cpu "
+  UP[push/$scheme/client_cpu]+="$client_cpu " UP[push/$scheme/secs]+="$secs "
+}
+
 if [[ " $PARTS " == *" upload "* ]]; then
   key=${KEYS%% *}
   PKG=$WORK/Bench.1.0.0.zip
@@ -392,6 +420,7 @@ if [[ " $PARTS " == *" upload "* ]]; then
     for target in octomigd nginx; do
       for scheme in http https; do upload_one "$target" "$scheme" "$round"; done
     done
+    for scheme in http https; do push_one "$scheme" "$round"; done
   done
   left=$(find "$WORK/upload-data/feed" -type f -name '*.zip' | wc -l)
   echo "  package files left in octomigd's feed after the deletes: $left"
@@ -454,7 +483,7 @@ if [[ " $PARTS " == *" poll "* ]]; then
   fi
 fi
 if [[ " $PARTS " == *" upload "* ]]; then
-  for target in octomigd nginx; do
+  for target in octomigd nginx push; do
     for scheme in http https; do
       # shellcheck disable=SC2086
       echo "RESULT upload target=$target scheme=$scheme size_mib=$SIZE_MIB mb_s=\"$(stats ${UP[$target/$scheme/rate]})\"" \
@@ -465,6 +494,8 @@ if [[ " $PARTS " == *" upload "* ]]; then
   echo "RESULT upload octomigd_vs_nginx_pct http=\"$(ratio_stats "${UP[octomigd/http/rate]}" "${UP[nginx/http/rate]}")\"" \
     "https=\"$(ratio_stats "${UP[octomigd/https/rate]}" "${UP[nginx/https/rate]}")\"" \
     "octomigd_https_vs_http=\"$(ratio_stats "${UP[octomigd/https/rate]}" "${UP[octomigd/http/rate]}")\""
+  echo "RESULT upload push_vs_curl_to_nginx_pct https=\"$(ratio_stats "${UP[push/https/rate]}" "${UP[nginx/https/rate]}")\"" \
+    "push_https_vs_http=\"$(ratio_stats "${UP[push/https/rate]}" "${UP[push/http/rate]}")\""
 fi
 echo "RESULT openssl_speed_mb_s aes-128-gcm=${SPEED[aes-128-gcm]} aes-256-gcm=${SPEED[aes-256-gcm]} chacha20-poly1305=${SPEED[chacha20-poly1305]}"
 echo "load average: start $LOAD_START, end $LOAD_END"
