@@ -4,24 +4,17 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include "events/events.hpp"
 #include "storage/store.hpp"
+#include "tools/command_words.hpp"
 
 namespace octomig::admin {
 namespace {
 
 constexpr const char* program = "octomig-admin";
 constexpr const char* data_dir_option = "--data-dir";
-
-std::vector<std::string> split_words(const char* words) {
-  std::vector<std::string> out;
-  std::istringstream in(words);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 std::optional<std::uint64_t> parse_number(const std::string& text) {
   std::uint64_t v = 0;
@@ -128,16 +121,7 @@ parse_result parse(const std::vector<std::string>& args, const std::vector<comma
   if (data_dir && data_dir->empty()) return usage_error{"--data-dir needs a directory"};
 
   // The longest command whose words begin the arguments.
-  const command_spec* command = nullptr;
-  std::size_t consumed = 0;
-  for (const auto& c : table) {
-    auto words = split_words(c.words);
-    if (words.size() > consumed && words.size() <= rest.size() &&
-        std::equal(words.begin(), words.end(), rest.begin())) {
-      command = &c;
-      consumed = words.size();
-    }
-  }
+  const auto [command, consumed] = tools::longest_command(table, rest);
   if (help) return help_request{command};
   if (!command) {
     if (rest.empty()) return usage_error{"no command given"};

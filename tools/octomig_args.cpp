@@ -13,6 +13,7 @@
 
 #include "base/ascii.hpp"
 #include "base/url.hpp"
+#include "tools/command_words.hpp"
 
 namespace octomig::cli {
 namespace {
@@ -169,13 +170,6 @@ const char* environment_text =
     "  OCTOMIG_PASSWORD        the package password (migrate, export, import)\n"
     "  A --...-file option wins over its variable; one trailing line end of a file is removed.\n";
 
-std::vector<std::string> split_words(const char* words) {
-  std::vector<std::string> out;
-  std::istringstream in(words);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
 const option_spec* find_option(const command_spec& c, const std::string& name) {
   for (const auto& o : c.options)
     if (name == o.name) return &o;
@@ -317,16 +311,7 @@ parse_result parse(const std::vector<std::string>& args) {
 
   // The longest command whose words begin the arguments.
   const auto& table = command_table();
-  const command_spec* command = nullptr;
-  std::size_t consumed = 0;
-  for (const auto& c : table) {
-    auto words = split_words(c.words);
-    if (words.size() > consumed && words.size() <= rest.size() &&
-        std::equal(words.begin(), words.end(), rest.begin())) {
-      command = &c;
-      consumed = words.size();
-    }
-  }
+  const auto [command, consumed] = tools::longest_command(table, rest);
   if (help) return help_request{command};
   if (!command) {
     if (rest.empty()) return usage_error{"no command given"};
