@@ -181,14 +181,7 @@ class migrations : public std::enable_shared_from_this<migrations> {
     q.space_id = space;
     q.arguments_json = json::serialize(echo);
     q.secrets = std::make_shared<actors::task_secrets>(std::move(*password), std::move(api_key));
-    commands_->queue_task(std::move(q), [respond, echo](result<events::task_state> t) mutable {
-      if (!t) return respond(error_response(t.err()));
-      echo["LastModifiedOn"] = nullptr;
-      echo["LastModifiedBy"] = nullptr;
-      echo["TaskId"] = t->id;
-      echo["Links"] = json::object{};
-      respond(json_response(echo));
-    });
+    queue_and_echo(std::move(q), std::move(echo), respond);
   }
 
   // POST /api/migrations/import (contract §1.3): the package must be in this server's feed.
@@ -249,6 +242,12 @@ class migrations : public std::enable_shared_from_this<migrations> {
     q.space_id = space;
     q.arguments_json = json::serialize(echo);
     q.secrets = std::make_shared<actors::task_secrets>(std::move(*password), std::string());
+    queue_and_echo(std::move(q), std::move(echo), respond);
+  }
+
+  // Queues the task and answers 200 with the echoed request and its TaskId, as Octopus's
+  // migration resources look once saved.
+  void queue_and_echo(actors::queue_request q, json::object echo, const respond_fn& respond) {
     commands_->queue_task(std::move(q), [respond, echo](result<events::task_state> t) mutable {
       if (!t) return respond(error_response(t.err()));
       echo["LastModifiedOn"] = nullptr;
