@@ -59,20 +59,8 @@ const option_spec* find_option(const command_spec& c, const std::string& name) {
   return nullptr;
 }
 
-// "events [--stream S] ...": the command and its arguments.
-std::string command_line(const command_spec& c) {
-  std::string s = c.words;
-  if (c.positional) s += std::string(" ") + c.positional;
-  for (const auto& o : c.options) {
-    std::string part = o.name;
-    if (o.placeholder) part += std::string(" ") + o.placeholder;
-    s += o.required ? " " + part : " [" + part + "]";
-  }
-  return s;
-}
-
 std::string synopsis(const command_spec& c) {
-  return std::string(program) + " [--data-dir DIR] " + command_line(c);
+  return std::string(program) + " [--data-dir DIR] " + tools::command_line(c);
 }
 
 template <std::size_t... I>
@@ -184,7 +172,7 @@ std::string general_usage(const std::vector<command_spec>& table) {
       "Read commands work while the server runs; write commands need it stopped.\n\n" +
       "commands:\n";
   for (const auto& c : table) {
-    s += "  " + command_line(c) + "\n";
+    s += "  " + tools::command_line(c) + "\n";
     s += std::string("      ") + c.summary + "\n";
   }
   s += std::string("\nRun '") + program + " <command> --help' for a command's options.\n";

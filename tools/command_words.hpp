@@ -1,5 +1,6 @@
-// The command words of a command-line tool ("projections verify", "task wait"): both tools find
-// their command as the longest entry of their table whose words begin the arguments.
+// The command tables of the two command-line tools (octomig-admin, octomig): each finds its command
+// as the longest entry whose words ("projections verify", "task wait") begin the arguments, and
+// shows each command's usage line the same way.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +36,21 @@ auto longest_command(const Table& table, const std::vector<std::string>& args)
     }
   }
   return {found, consumed};
+}
+
+// A command and its arguments as its usage shows them: "task wait ServerTasks-N --server URL
+// [--json]". Spec has words, positional (may be null) and options with name, placeholder (may be
+// null) and required.
+template <class Spec>
+std::string command_line(const Spec& c) {
+  std::string s = c.words;
+  if (c.positional) s += std::string(" ") + c.positional;
+  for (const auto& o : c.options) {
+    std::string part = o.name;
+    if (o.placeholder) part += std::string(" ") + o.placeholder;
+    s += o.required ? " " + part : " [" + part + "]";
+  }
+  return s;
 }
 
 }  // namespace octomig::tools

@@ -230,18 +230,6 @@ std::string secret_hint(const command_spec& c) {
          files + " or the environment (see 'octomig " + c.words + " --help')";
 }
 
-// "migrate --source URL --dest URL --project NAME... [--encrypt] ...".
-std::string command_line(const command_spec& c) {
-  std::string s = c.words;
-  if (c.positional) s += std::string(" ") + c.positional;
-  for (const auto& o : c.options) {
-    std::string part = o.name;
-    if (o.placeholder) part += std::string(" ") + o.placeholder;
-    s += o.required ? " " + part : " [" + part + "]";
-  }
-  return s;
-}
-
 // Words wrapped at 100 columns, continuation lines indented by indent spaces.
 std::string wrapped(const std::string& text, std::size_t first, std::size_t indent) {
   std::string out;
@@ -417,8 +405,8 @@ std::string general_usage() {
 }
 
 std::string command_usage(const command_spec& c) {
-  std::string s = "usage: " + wrapped(std::string(program) + " " + command_line(c), 7, 4) + "\n\n" +
-                  wrapped(c.summary, 0, 0) + "\n";
+  std::string s = "usage: " + wrapped(std::string(program) + " " + tools::command_line(c), 7, 4) +
+                  "\n\n" + wrapped(c.summary, 0, 0) + "\n";
   if (!c.options.empty()) {
     auto label = [](const option_spec& o) {
       return std::string(o.name) + (o.placeholder ? std::string(" ") + o.placeholder : "");
