@@ -178,9 +178,8 @@ class planner {
   }
 
   // The destination id a reference resolves to, or nullopt (a problem is recorded).
-  // droppable: the reference is an object key, which can go with its value.
   result<resolution> resolve(const collection_schema& s, const planned_document& d,
-                             const json::value& doc, const found_reference& r, bool droppable) {
+                             const json::value& doc, const found_reference& r) {
     if (auto it = ids_.find({r.target, r.id}); it != ids_.end()) return resolution{it->second};
     auto lo = left_out_.find({r.target, r.id});
     if (lo != left_out_.end() && !lo->second->name.empty()) {
@@ -191,7 +190,8 @@ class planner {
         ++plan_.left_out_resolved;
         return resolution{**found};
       }
-      if (droppable && lo->second->flag == "NotExported") {
+      // An object key can go with its value (a tenant's connection to a project).
+      if (r.key && lo->second->flag == "NotExported") {
         plan_.dropped.push_back(describe(s, d.source_id, doc.as_object()) +
                                 " loses its connection to " + (ts ? ts->item_type : r.target) +
                                 " '" + lo->second->name + "' (" + r.id +
@@ -220,15 +220,13 @@ class planner {
     for (const auto& r : references(s, doc)) {
       const collection_schema* ts = find_collection(r.target);
       if (ts && is_builtin_id(*ts, r.id)) continue;
-      auto* v = find_pointer(doc, r.pointer);
-      const bool is_key = !(v && v->is_string() && v->get_string() == r.id);
-      auto to = resolve(s, d, doc, r, is_key);
+      auto to = resolve(s, d, doc, r);
       if (!to) return to.err();
       if (to->drop)
         keys.emplace_back(r.pointer, std::string());
       else if (!to->id)
         continue;
-      else if (is_key)
+      else if (r.key)
         keys.emplace_back(r.pointer, *to->id);  // an id used as an object's key
       else
         values.emplace_back(r.pointer, *to->id);

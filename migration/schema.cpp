@@ -297,7 +297,7 @@ std::vector<found_reference> references(const collection_schema& c, const json::
       if (keys) {
         if (!v.is_object()) return;
         for (const auto& kv : v.as_object())
-          out.push_back({ptr + "/" + escape(kv.key()), r.target, std::string(kv.key())});
+          out.push_back({ptr + "/" + escape(kv.key()), r.target, std::string(kv.key()), true});
         return;
       }
       if (!v.is_string() || v.get_string().empty() || !holds(r.when, parent)) return;

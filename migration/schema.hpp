@@ -149,6 +149,9 @@ struct found_reference {
   std::string pointer;  // concrete JSON pointer, e.g. "/Phases/0/OptionalDeploymentTargets/1"
   std::string target;
   std::string id;
+  // The id is the last segment of pointer, an object's member name (a "*key" rule), not the value
+  // there: rewriting it renames the member.
+  bool key = false;
 };
 // Every non-empty reference of a document, conditional ones included when their condition holds.
 // The owner field is not listed: ownership is checked and cascaded separately.
